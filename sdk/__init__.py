@@ -1,0 +1,82 @@
+"""tracktui: a local-first experiment tracker with wandb's names.
+
+    import tracktui
+    run = tracktui.init(project="mnist", config={"lr": 1e-3})
+    run.log({"train/loss": 0.3})
+    run.finish()
+
+Importing this package stays cheap: the store, media and capture modules load when first used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+# name -> (module, attribute), imported on first use so that `import tracktui` stays fast.
+_LAZY = {
+    "init": ("lifecycle", "init"),
+    "Error": ("lifecycle", "Error"),
+    "Run": ("run", "Run"),
+    "Api": ("api", "Api"),
+    "TrackTuiWarning": ("warn", "TrackTuiWarning"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("run", "config", "summary"):
+        from . import lifecycle
+
+        run = lifecycle.current
+        if name == "run" or run is None:
+            return run if name == "run" else None
+        return getattr(run, name)
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'tracktui' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{target[0]}", __name__), target[1])
+    globals()[name] = value
+    return value
+
+
+def log(data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    """run.log() of the current run (see Run.log)."""
+    from . import lifecycle
+
+    lifecycle.require_run("log").log(data, step=step, commit=commit)
+
+
+def define_metric(name: str, **kwargs: Any) -> Any:
+    """run.define_metric() of the current run."""
+    from . import lifecycle
+
+    return lifecycle.require_run("define_metric").define_metric(name, **kwargs)
+
+
+def save(path: str, **kwargs: Any) -> Any:
+    """run.save() of the current run."""
+    from . import lifecycle
+
+    return lifecycle.require_run("save").save(path, **kwargs)
+
+
+def watch(model: Any, **kwargs: Any) -> Any:
+    """run.watch() of the current run."""
+    from . import lifecycle
+
+    return lifecycle.require_run("watch").watch(model, **kwargs)
+
+
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """Finish the current run, if there is one."""
+    from . import lifecycle
+
+    if lifecycle.current is not None:
+        lifecycle.current.finish(exit_code=exit_code)
+
+
+__all__ = ["init", "log", "define_metric", "save", "watch", "finish", "Run", "Api", "Error",
+           "TrackTuiWarning", "run", "config", "summary"]

@@ -1,0 +1,105 @@
+"""tracktui.Api: read runs back from scripts and notebooks (wandb.Api's names, a local store)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from tracktui.store import Reader, RunRecord
+
+
+class ApiRun:
+    """A stored run: id, name, project, state, config, summary, created_at ... and its history."""
+
+    def __init__(self, reader_dir: Any, record: RunRecord):
+        self._dir = reader_dir
+        self._record = record
+        for k, v in record.to_dict().items():
+            setattr(self, k, v)
+
+    def __repr__(self) -> str:
+        return f"<ApiRun {self.name} ({self.id}) {self.state}>"
+
+    @property
+    def path(self) -> str:
+        """project/id."""
+        return f"{self.project}/{self.id}"
+
+    def keys(self) -> list[str]:
+        """The logged metric keys."""
+        with Reader(self._dir) as r:
+            return r.keys(self.id)
+
+    def scan_history(self, keys: Sequence[str] | None = None, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every step as a dict (_step, _timestamp and the keys logged at it), streamed page by page."""
+        with Reader(self._dir) as r:
+            yield from r.history_rows(self.id, keys, page=page_size)
+
+    def history(self, keys: Sequence[str] | None = None, samples: int | None = None,
+                pandas: bool = False) -> Any:
+        """Steps as a list of dicts; samples keeps that many evenly spaced rows; pandas=True gives a DataFrame
+        (when pandas is installed)."""
+        rows = list(self.scan_history(keys))
+        if samples is not None and 0 < samples < len(rows):
+            stride = (len(rows) - 1) / max(1, samples - 1)
+            rows = [rows[round(i * stride)] for i in range(samples)]
+        if pandas:
+            import pandas as pd
+
+            return pd.DataFrame(rows)
+        return rows
+
+    def system(self, keys: Sequence[str] | None = None) -> dict[str, list[tuple[float, float | None]]]:
+        """System metric samples (ts, value) per key."""
+        with Reader(self._dir) as r:
+            return r.system(self.id, keys)
+
+    def logs(self) -> list[tuple[int, float, str, str]]:
+        """Console lines (seq, ts, stream, line)."""
+        with Reader(self._dir) as r:
+            return r.logs(self.id, limit=10**9)
+
+    def files(self) -> list[str]:
+        """Names of the files attached to the run."""
+        with Reader(self._dir) as r:
+            return [name for name, _, _ in r.files(self.id)]
+
+    def file(self, name: str) -> bytes | None:
+        """The bytes of one attached file."""
+        with Reader(self._dir) as r:
+            return r.file_bytes(self.id, name)
+
+
+class Api:
+    """Read runs from a store (default root as for init)."""
+
+    def __init__(self, dir: str | os.PathLike[str] | None = None):
+        self.dir = dir
+
+    def runs(self, project: str | None = None, state: str | None = None,
+             tags: Sequence[str] | None = None) -> list[ApiRun]:
+        """Runs, newest first, optionally of one project, in one state, carrying all given tags."""
+        if project and "/" in project:
+            project = project.rsplit("/", 1)[1]
+        with Reader(self.dir) as r:
+            out = [ApiRun(self.dir, rec) for rec in r.runs(project=project)]
+        if state:
+            out = [x for x in out if x.state == state]
+        if tags:
+            out = [x for x in out if set(tags) <= set(x.tags)]
+        return out
+
+    def run(self, path: str) -> ApiRun:
+        """A run by id, id prefix or name; "project/id" is accepted too. Raises ValueError if none."""
+        ref = path.rsplit("/", 1)[-1]
+        with Reader(self.dir) as r:
+            rec = r.run(ref)
+        if rec is None:
+            raise ValueError(f"no run {path!r} in the store")
+        return ApiRun(self.dir, rec)
+
+    def projects(self) -> list[str]:
+        """Projects that have runs."""
+        with Reader(self.dir) as r:
+            return r.projects()

@@ -1,0 +1,354 @@
+"""The Run: what init() returns and training scripts call. log() is the hot path: it validates, assigns a
+step, stamps the time and queues; the store's writer thread does the rest."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tracktui.store import codec
+from tracktui.store.codec import MEDIA
+from tracktui.store.writer import Writer
+
+from . import values
+from .config import Config
+from .summary import Summary, parse_summary
+from .warn import warn_once
+
+RESUME_MODES = ("allow", "must", "never")
+FINISH_TIMEOUT_ON_SIGNAL = 2.0
+
+_live_runs: weakref.WeakSet[Run] = weakref.WeakSet()
+_PLAIN = frozenset((float, int, str, bool))
+
+
+def _summary_value(enc: values.Encoded) -> Any:
+    """The Python value a summary keeps for an encoded value (media refs are filled in at commit)."""
+    return None if enc[1] == MEDIA else codec.decode(*enc)
+
+
+class Run:
+    """A run being recorded. Create it with tracktui.init()."""
+
+    def __init__(self, *, root: Path, id: str, name: str, project: str, group: str | None,
+                 job_type: str | None, tags: list[str], notes: str | None, config: dict[str, Any],
+                 summary: dict[str, Any] | None = None, start_step: int = 0,
+                 metric_defs: list[dict[str, Any]] | None = None, durable: bool = False,
+                 created_at: float | None = None):
+        self.id = id
+        self.name = name
+        self.project = project
+        self.group = group
+        self.job_type = job_type
+        self.tags = tuple(tags)
+        self.notes = notes
+        self.dir = root
+        self.start_time = created_at or time.time()
+        self._durable = durable
+        self._lock = threading.RLock()
+        self._next = start_step  # the next automatic step
+        self._pending: dict[str, values.Encoded] = {}
+        self._pending_step: int | None = None
+        self._max_step = start_step - 1
+        self._finished = False
+        self._exit_code: int | None = None
+        self._defs: list[dict[str, Any]] = list(metric_defs or [])
+        self.summary = Summary()
+        if summary:
+            self.summary._data.update(summary)
+        self.summary.set_defs(self._defs)
+        self.summary.dirty = False
+        self.config = Config(config, on_change=self._config_changed)
+        self._writer: Writer | None = None
+        self._writer_for_this_process()
+        _live_runs.add(self)
+
+    # ------------------------------------------------------------ plumbing
+
+    def _writer_for_this_process(self) -> Writer:
+        w = self._writer
+        if w is None or w._closed:
+            w = self._writer = Writer.for_root(self.dir, self._durable)
+            w.attach(self.id, self._state_update)
+        return w
+
+    def _put(self, record: tuple[Any, ...]) -> None:
+        w = self._writer
+        if w is None or w._closed:
+            w = self._writer_for_this_process()
+        w.put(record)
+
+    def _state_update(self, heartbeat: bool) -> dict[str, Any] | None:
+        """Run columns for the writer's next batch (called on the writer thread)."""
+        fields: dict[str, Any] = {}
+        if heartbeat:
+            fields["heartbeat_at"] = time.time()
+        if self.summary.dirty:
+            self.summary.dirty = False
+            fields["summary"] = codec.dumps(dict(self.summary._data))
+        return fields or None
+
+    def _config_changed(self, data: dict[str, Any]) -> None:
+        if not self._finished:
+            self._put(("run", self.id, {"config": codec.dumps(data)}))
+
+    # ------------------------------------------------------------ logging
+
+    @property
+    def step(self) -> int:
+        """The step the next log() without step= writes to."""
+        return self._next
+
+    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+        """Record metrics (and media) for a step.
+
+        Args:
+            data: keys to values; nested dicts flatten with '.', '/' in keys is kept.
+            step: the step to record at; by default every call is the next step.
+            commit: False keeps the values pending so the next call joins the same step.
+        """
+        if self._finished:
+            warn_once(f"log-after-finish:{self.id}", f"tracktui: log() after run {self.name} finished; "
+                                                      "the values were not recorded")
+            return
+        try:
+            with self._lock:
+                self._log(data, step, commit is not False)
+        except Exception as e:  # noqa: BLE001 - tracking never raises into training code
+            warn_once(f"log:{type(e).__name__}", f"tracktui: log() failed ({type(e).__name__}: {e}); "
+                                                 "training goes on")
+
+    def _log(self, data: Mapping[str, Any], step: int | None, commit: bool) -> None:
+        if type(data) is not dict:
+            if not isinstance(data, Mapping):
+                warn_once("log-not-dict", f"tracktui: log() takes a dict, not {type(data).__name__}; ignored")
+                return
+        if step is not None:
+            step = self._check_step(step)
+            pending_at = self._next if self._pending_step is None else self._pending_step
+            if self._pending and pending_at != step:
+                self._commit()
+            self._pending_step = step
+        pending = self._pending
+        summary = self.summary
+        sdata = summary._data
+        encode = values.encode
+        key_aggs = summary._key_aggs
+        for k, v in data.items():
+            if type(k) is not str or type(v) is dict:
+                self._merge_slow(k, v)
+                continue
+            enc = encode(k, v)
+            pending[k] = enc
+            value = v if type(v) in _PLAIN else _summary_value(enc)
+            aggs = key_aggs[k] if k in key_aggs else summary.aggregates(k)
+            if aggs is None:
+                sdata[k] = value
+            else:
+                summary.observe(k, value, aggs)
+        summary.dirty = True
+        if commit:
+            self._commit()
+
+    def _merge_slow(self, k: Any, v: Any) -> None:
+        key = k if type(k) is str else str(k)
+        flat = values.flatten({key: v}) if isinstance(v, Mapping) else {key: v}
+        for fk, fv in flat.items():
+            enc = values.encode(fk, fv)
+            self._pending[fk] = enc
+            value = _summary_value(enc)
+            aggs = self.summary.aggregates(fk)
+            if aggs is None:
+                self.summary._data[fk] = value
+            else:
+                self.summary.observe(fk, value, aggs)
+
+    def _check_step(self, step: Any) -> int:
+        try:
+            s = int(step)
+            if s != step:
+                raise ValueError
+        except (TypeError, ValueError):
+            warn_once("bad-step", f"tracktui: step must be a non-negative integer, got {step!r}; "
+                                  f"the automatic step is used")
+            return self._next if self._pending_step is None else self._pending_step
+        if s < 0:
+            warn_once("negative-step", f"tracktui: step {s} is negative; the automatic step is used")
+            return self._next if self._pending_step is None else self._pending_step
+        if s <= self._max_step and s != self._pending_step:
+            warn_once(f"step-back:{self.id}", f"tracktui: step {s} is lower than the current step "
+                                              f"{self._max_step} of run {self.name}; stored anyway "
+                                              "(values at a step already written are replaced)")
+        return s
+
+    def _commit(self) -> None:
+        pending = self._pending
+        if not pending:
+            self._pending_step = None
+            return
+        step = self._next if self._pending_step is None else self._pending_step
+        items = [(k, e[0], e[1], e[2]) for k, e in pending.items()]
+        if any(e[1] == MEDIA for e in pending.values()):
+            items = self._store_media(items, step)
+        self._put(("history", self.id, step, time.time(), items))
+        self._pending = {}
+        self._pending_step = None
+        if step >= self._next:
+            self._next = step + 1
+        if step > self._max_step:
+            self._max_step = step
+
+    def _store_media(self, items: list[tuple[Any, ...]], step: int) -> list[tuple[Any, ...]]:
+        """Hand media objects to tracktui.media, which queues their bytes and returns a reference."""
+        from . import media
+
+        out = []
+        for key, value, kind, obj in items:
+            if kind == MEDIA:
+                ref = media.store(self, key, step, obj)
+                if ref is None:
+                    continue
+                self.summary._data[key] = ref
+                out.append((key, None, MEDIA, codec.dumps(ref)))
+            else:
+                out.append((key, value, kind, obj))
+        return out
+
+    def define_metric(self, name: str, step_metric: str | None = None, summary: str | None = None,
+                      hidden: bool = False, goal: str | None = None, step_sync: bool | None = None,
+                      overwrite: bool | None = None) -> dict[str, Any]:
+        """Say how a metric (or a glob like 'val/*') is summarised and which metric is its x-axis.
+
+        Args:
+            name: a metric key or a glob pattern.
+            step_metric: the key to plot this metric against by default (e.g. 'epoch').
+            summary: 'min', 'max', 'mean', 'last', 'first', 'none' or a comma-separated combination.
+            hidden: hide the metric's chart in the TUI.
+            goal: 'minimize' or 'maximize' (shown, used to pick the best run).
+        """
+        entry = {"name": str(name), "step_metric": step_metric, "summary": list(parse_summary(summary)),
+                 "hidden": bool(hidden), "goal": goal}
+        with self._lock:
+            self._defs = [d for d in self._defs if d["name"] != entry["name"]] + [entry]
+            self.summary.set_defs(self._defs)
+        self._put(("run", self.id, {"metric_defs": codec.dumps(self._defs)}))
+        return entry
+
+    # ------------------------------------------------------------ files and lifecycle
+
+    def save(self, path: str | os.PathLike[str], base_path: str | None = None, policy: str = "now") -> list[str]:
+        """Attach files (a path or a glob) to the run; see tracktui.files."""
+        from . import files
+
+        return files.save(self, path, base_path=base_path, policy=policy)
+
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None,
+               _state: str | None = None, _timeout: float | None = None, _error: str | None = None) -> None:
+        """Flush everything and mark the run finished (or failed for a non-zero exit code). Idempotent."""
+        with self._lock:
+            if self._finished:
+                return
+            try:
+                self._commit()
+            except Exception as e:  # noqa: BLE001
+                warn_once("finish-commit", f"tracktui: the last step could not be queued ({e})")
+            self._finished = True
+        _run_finish_hooks(self)
+        state = _state or ("finished" if not exit_code else "failed")
+        now = time.time()
+        fields: dict[str, Any] = {"state": state, "finished_at": now, "heartbeat_at": now,
+                                  "summary": codec.dumps(dict(self.summary._data))}
+        if exit_code is not None:
+            fields["exit_code"] = int(exit_code)
+        if _error is not None:
+            fields["error"] = _error[-20_000:]  # the end of a traceback says what went wrong
+        try:
+            w = self._writer_for_this_process()
+            w.put(("run", self.id, fields))
+            w.detach(self.id)
+            if not w.flush(_timeout):
+                warn_once("finish-timeout", f"tracktui: run {self.name} was not fully written within "
+                                            f"{_timeout} s")
+        except Exception as e:  # noqa: BLE001
+            warn_once("finish", f"tracktui: finishing run {self.name} failed ({e})")
+        from . import lifecycle
+
+        lifecycle.forget(self)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.finish()
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.finish(exit_code=130, _state="killed")
+        else:
+            import traceback
+
+            self.finish(exit_code=1, _state="failed",
+                        _error="".join(traceback.format_exception(exc_type, exc, tb)))
+
+    def __repr__(self) -> str:
+        return f"<tracktui.Run {self.name} ({self.id}) project={self.project!r}>"
+
+    # wandb compatibility
+    @property
+    def path(self) -> str:
+        """project/id, as wandb spells a run's path."""
+        return f"{self.project}/{self.id}"
+
+    @property
+    def url(self) -> str | None:
+        """Runs have no web address; None, for scripts that print wandb's."""
+        return None
+
+    def watch(self, model: Any, criterion: Any = None, log: str = "gradients", log_freq: int = 1000,
+              **kwargs: Any) -> None:
+        """Log histograms of a PyTorch model's gradients and/or parameters every log_freq steps."""
+        from . import watch
+
+        watch.watch(self, model, log=log, log_freq=log_freq)
+
+    def unwatch(self, model: Any = None) -> None:
+        """Remove the hooks that watch() installed."""
+        from . import watch
+
+        watch.unwatch(self, model)
+
+
+# Callables run at finish (before the final state is written): capture threads stop and flush here.
+_finish_hooks: list[Any] = []
+
+
+def on_finish(fn: Any) -> None:
+    """Register fn(run), called when any run finishes."""
+    _finish_hooks.append(fn)
+
+
+def _run_finish_hooks(run: Run) -> None:
+    for fn in list(_finish_hooks):
+        try:
+            fn(run)
+        except Exception as e:  # noqa: BLE001
+            warn_once(f"finish-hook:{getattr(fn, '__name__', fn)}", f"tracktui: {e}")
+
+
+def live_runs() -> list[Run]:
+    """Runs of this process that have not finished."""
+    return [r for r in list(_live_runs) if not r._finished]
+
+
+def _after_fork_in_child() -> None:
+    for r in list(_live_runs):
+        r._writer = None
+        r._lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

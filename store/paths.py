@@ -1,0 +1,54 @@
+"""Every default location of the store, computed in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DB_NAME = "tracktui.db"
+ENV_DIR = "TRACKTUI_DIR"
+
+
+def default_root() -> Path:
+    """The store root when none is given: TRACKTUI_DIR > $XDG_DATA_HOME/tracktui > ~/.local/share/tracktui."""
+    if os.environ.get(ENV_DIR):
+        return Path(os.environ[ENV_DIR]).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "tracktui"
+    return Path.home() / ".local" / "share" / "tracktui"
+
+
+def resolve_root(dir: str | os.PathLike[str] | None = None) -> Path:
+    """The store root: an explicit dir wins over the environment and the defaults."""
+    return Path(dir).expanduser() if dir else default_root()
+
+
+def db_path(root: Path) -> Path:
+    """The one SQLite database of a store root."""
+    return root / DB_NAME
+
+
+# Filesystems on which SQLite's WAL (shared memory, POSIX locks) is unsafe.
+NETWORK_FS = {
+    "nfs", "nfs4", "lustre", "gpfs", "ceph", "fuse.ceph", "fuse.sshfs", "sshfs", "cifs", "smb3", "smbfs",
+    "wekafs", "fuse.gcsfuse", "fuse.s3fs", "9p", "afs", "beegfs", "fuse.glusterfs", "glusterfs", "panfs",
+}
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of the filesystem holding path, read from /proc/mounts (None where unknown)."""
+    try:
+        with open("/proc/mounts", encoding="utf-8", errors="replace") as f:
+            mounts = [line.split() for line in f]
+    except OSError:
+        return None
+    target = str(path.resolve())
+    best, best_type = "", None
+    for parts in mounts:
+        if len(parts) < 3:
+            continue
+        mnt = parts[1].replace("\\040", " ")
+        if (target == mnt or target.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+            best, best_type = mnt, parts[2]
+    return best_type

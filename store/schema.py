@@ -1,0 +1,268 @@
+"""The versioned schema, its migrations, and opening connections with the store's pragmas.
+
+Every SQLite specific lives here. Tables (documented in README "The store"):
+
+- runs: one row per run; config, summary, metadata and metric definitions as JSON; ``rev`` rises on
+  every write to the run so readers can ask for "runs changed since rev N".
+- metrics: one row per (run, stream, key); stream is 'history' (step-keyed) or 'system' (time-keyed).
+- history: one point per (metric, step); value + kind (see codec) + text for strings and media refs.
+- history_rollup: min/max/sum/count per metric and bucket of 256 steps, kept by the writer, so charts of
+  millions of steps downsample from a few thousand rows.
+- steps: wall time of each step of a run.
+- system: time-keyed samples of system metrics.
+- logs: console lines per run, numbered by a per-run sequence.
+- files / blobs: files attached to runs; bytes content-addressed by sha256.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from .paths import NETWORK_FS, db_path, filesystem_type
+
+APPLICATION_ID = 0x74747569  # "ttui"
+ROLLUP_SHIFT = 8  # history_rollup buckets hold 2**8 = 256 steps
+BUSY_TIMEOUT_MS = 60_000
+
+SCHEMA_V1 = """
+CREATE TABLE runs (
+    id            TEXT PRIMARY KEY,
+    project       TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    run_group     TEXT,
+    job_type      TEXT,
+    tags          TEXT NOT NULL DEFAULT '[]',
+    notes         TEXT,
+    state         TEXT NOT NULL,
+    exit_code     INTEGER,
+    error         TEXT,
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL,
+    heartbeat_at  REAL,
+    finished_at   REAL,
+    host          TEXT,
+    pid           INTEGER,
+    pid_started_at REAL,
+    config        TEXT NOT NULL DEFAULT '{}',
+    summary       TEXT NOT NULL DEFAULT '{}',
+    metadata      TEXT NOT NULL DEFAULT '{}',
+    metric_defs   TEXT NOT NULL DEFAULT '[]',
+    last_step     INTEGER,
+    rev           INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_rev ON runs(rev);
+CREATE INDEX runs_project_created ON runs(project, created_at);
+
+CREATE TABLE metrics (
+    id       INTEGER PRIMARY KEY,
+    run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stream   TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    UNIQUE (run_id, stream, key)
+);
+
+CREATE TABLE history (
+    metric_id INTEGER NOT NULL,
+    step      INTEGER NOT NULL,
+    value     REAL,
+    kind      INTEGER NOT NULL DEFAULT 0,
+    text      TEXT,
+    PRIMARY KEY (metric_id, step)
+) WITHOUT ROWID;
+
+CREATE TABLE history_rollup (
+    metric_id  INTEGER NOT NULL,
+    bucket     INTEGER NOT NULL,
+    first_step INTEGER NOT NULL,
+    last_step  INTEGER NOT NULL,
+    n          INTEGER NOT NULL,
+    vmin       REAL,
+    vmax       REAL,
+    vsum       REAL,
+    n_special  INTEGER NOT NULL,
+    PRIMARY KEY (metric_id, bucket)
+) WITHOUT ROWID;
+
+CREATE TABLE steps (
+    run_id TEXT NOT NULL,
+    step   INTEGER NOT NULL,
+    ts     REAL NOT NULL,
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+
+CREATE TABLE system (
+    metric_id INTEGER NOT NULL,
+    ts        REAL NOT NULL,
+    value     REAL,
+    PRIMARY KEY (metric_id, ts)
+) WITHOUT ROWID;
+
+CREATE TABLE logs (
+    run_id TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    ts     REAL NOT NULL,
+    stream TEXT NOT NULL,
+    line   TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE blobs (
+    sha256 TEXT PRIMARY KEY,
+    size   INTEGER NOT NULL,
+    data   BLOB NOT NULL
+);
+
+CREATE TABLE files (
+    run_id     TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    sha256     TEXT NOT NULL REFERENCES blobs(sha256),
+    size       INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+"""
+
+# MIGRATIONS[i] takes a store from user_version i to i + 1. Append, never edit a released entry.
+MIGRATIONS: list[str] = [SCHEMA_V1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(Exception):
+    """The store cannot be used: the message says which path and why."""
+
+
+class StoreVersionError(StoreError):
+    """The store was written by a newer tracktui."""
+
+
+def _check_network_fs(root: Path) -> None:
+    fs = filesystem_type(root)
+    if fs and (fs in NETWORK_FS or fs.startswith("nfs")):
+        raise StoreError(
+            f"tracktui store {root} is on a network filesystem ({fs}); SQLite's WAL mode is not safe there. "
+            f"Point TRACKTUI_DIR (or init(dir=...)) at a local disk such as /tmp or a node-local scratch."
+        )
+
+
+def prepare_root(root: Path) -> Path:
+    """Create the root (0700) and the database file (0600) if needed; return the database path.
+
+    Raises StoreError naming the path and the reason when it cannot be written; nothing is left half-made.
+    """
+    made = []
+    try:
+        missing = []
+        p = root
+        while not p.exists():
+            missing.append(p)
+            p = p.parent
+        for d in reversed(missing):
+            os.mkdir(d, 0o700)
+            made.append(d)
+        _check_network_fs(root)
+        path = db_path(root)
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        if not os.access(path, os.R_OK | os.W_OK) or not os.access(root, os.W_OK | os.X_OK):
+            raise PermissionError(13, "permission denied", str(root))
+        return path
+    except OSError as e:
+        for d in reversed(made):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+        raise StoreError(f"cannot write the tracktui store at {root}: {e.strerror or e}") from e
+    except StoreError:
+        for d in reversed(made):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+        raise
+
+
+def connect_writer(root: Path, durable: bool = False) -> sqlite3.Connection:
+    """A read-write connection with the store's pragmas, the schema migrated to SCHEMA_VERSION."""
+    path = prepare_root(root)
+    try:
+        # Made on the caller's thread, then used by the writer thread only (one user at a time).
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        _set_wal(conn)
+        conn.execute("PRAGMA synchronous=" + ("FULL" if durable else "NORMAL"))
+        conn.execute("PRAGMA foreign_keys=OFF")
+        migrate(conn, root)
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"cannot open the tracktui store at {path}: {e}") from e
+    return conn
+
+
+def _set_wal(conn: sqlite3.Connection) -> None:
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode.lower() != "wal":
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
+def migrate(conn: sqlite3.Connection, root: Path) -> None:
+    """Bring the schema to SCHEMA_VERSION once, under an exclusive lock; refuse a newer store."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        _check_application_id(conn, root)
+        return
+    conn.execute("BEGIN EXCLUSIVE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        _check_application_id(conn, root, allow_unset=version == 0)
+        if version > SCHEMA_VERSION:
+            raise StoreVersionError(
+                f"the tracktui store at {root} has schema version {version}, written by a newer tracktui; "
+                f"this one knows version {SCHEMA_VERSION}. Upgrade tracktui (pip install -U tracktui) "
+                f"or use another directory (TRACKTUI_DIR)."
+            )
+        for i in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[i].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _check_application_id(conn: sqlite3.Connection, root: Path, allow_unset: bool = False) -> None:
+    app = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app != APPLICATION_ID and not (allow_unset and app == 0):
+        raise StoreError(f"{db_path(root)} is not a tracktui store (application_id {app:#x})")
+
+
+def connect_reader(root: Path) -> sqlite3.Connection | None:
+    """A read-only connection (mode=ro, query_only), or None when the store does not exist yet."""
+    path = db_path(root)
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=True)
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA query_only=1")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"cannot read the tracktui store at {path}: {e}") from e
+    if version == 0:
+        conn.close()
+        return None
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise StoreVersionError(
+            f"the tracktui store at {root} has schema version {version}, written by a newer tracktui; "
+            f"this one knows version {SCHEMA_VERSION}. Upgrade tracktui."
+        )
+    _check_application_id(conn, root)
+    return conn

@@ -1,0 +1,222 @@
+"""The `tracktui` command line: parses arguments, then calls the store, the SDK or the app.
+
+    tracktui [--dir D] [--project P]        open the terminal app
+    tracktui ls [--project P] [--json]      list runs
+    tracktui show RUN [--json]              one run: state, config, summary, metric keys
+    tracktui export RUN --format csv|json   the run's history on stdout
+
+User mistakes end with one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from tracktui.store import Reader, RunRecord, StoreError
+from tracktui.store.codec import dumps
+
+from .text import safe_text
+
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 1
+
+
+class CliError(Exception):
+    """A user mistake: printed as one line, exit code attached."""
+
+    def __init__(self, message: str, code: int = EXIT_NOT_FOUND):
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `tracktui` and its subcommands."""
+    p = argparse.ArgumentParser(prog="tracktui", description="A local-first experiment tracker for the terminal.")
+    p.add_argument("--dir", help="store root (default: TRACKTUI_DIR, $XDG_DATA_HOME/tracktui, "
+                                 "~/.local/share/tracktui)")
+    p.add_argument("--project", help="only this project's runs")
+    sub = p.add_subparsers(dest="command")
+
+    ls = sub.add_parser("ls", help="list runs")
+    ls.add_argument("--project", dest="sub_project", help="only this project's runs")
+    ls.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    show = sub.add_parser("show", help="show one run")
+    show.add_argument("run", help="run id, id prefix or name")
+    show.add_argument("--json", action="store_true", help="as one JSON object")
+
+    export = sub.add_parser("export", help="write a run's history to stdout")
+    export.add_argument("run", help="run id, id prefix or name")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `tracktui` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except CliError as e:
+        print(f"tracktui: {e}", file=sys.stderr)
+        return e.code
+    except StoreError as e:
+        print(f"tracktui: {e}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "ls":
+        return cmd_ls(args.dir, args.sub_project or args.project, args.json)
+    if args.command == "show":
+        return cmd_show(args.dir, args.run, args.json)
+    if args.command == "export":
+        return cmd_export(args.dir, args.run, args.format)
+    return cmd_app(args.dir, args.project)
+
+
+def _reader(dir: str | None, must_exist: bool) -> Reader:
+    r = Reader(dir)
+    if must_exist and not r.exists:
+        raise CliError(f"no tracktui store at {r.root} (log a run with tracktui.init() first, or pass --dir)")
+    return r
+
+
+def _find(r: Reader, ref: str) -> RunRecord:
+    rec = r.run(ref)
+    if rec is None:
+        raise CliError(f"no run {ref!r} in {r.root}")
+    return rec
+
+
+def _age(ts: float) -> str:
+    d = max(0, time.time() - ts)
+    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
+        if d >= n:
+            return f"{int(d // n)}{unit} ago"
+    return f"{int(d)}s ago"
+
+
+def _duration(s: float) -> str:
+    s = int(s)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def cmd_ls(dir: str | None, project: str | None, as_json: bool) -> int:
+    """List runs, newest first: a table for people, JSON lines for scripts."""
+    with _reader(dir, must_exist=False) as r:
+        runs = r.runs(project=project)
+    if as_json:
+        for rec in runs:
+            print(dumps(rec.to_dict()))
+        return 0
+    if not runs:
+        print("no runs", file=sys.stderr)
+        return 0
+    rows = [("ID", "NAME", "PROJECT", "STATE", "CREATED", "RUNTIME", "STEP")]
+    for rec in runs:
+        rows.append((rec.id, safe_text(rec.name), safe_text(rec.project), rec.state, _age(rec.created_at),
+                     _duration(rec.runtime), "" if rec.last_step is None else str(rec.last_step)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_show(dir: str | None, ref: str, as_json: bool) -> int:
+    """One run: its columns, config, summary and metric keys."""
+    with _reader(dir, must_exist=True) as r:
+        rec = _find(r, ref)
+        keys = r.keys(rec.id)
+    if as_json:
+        d = rec.to_dict()
+        d["keys"] = keys
+        print(dumps(d))
+        return 0
+    lines = [
+        f"{safe_text(rec.name)} ({rec.id})", f"  project   {safe_text(rec.project)}",
+        f"  state     {rec.state}" + (f" (exit {rec.exit_code})" if rec.exit_code is not None else ""),
+        f"  created   {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(rec.created_at))}",
+        f"  runtime   {_duration(rec.runtime)}", f"  host      {safe_text(rec.host or '')}",
+        f"  step      {'' if rec.last_step is None else rec.last_step}",
+    ]
+    if rec.group:
+        lines.append(f"  group     {safe_text(rec.group)}")
+    if rec.tags:
+        lines.append(f"  tags      {safe_text(', '.join(rec.tags))}")
+    if rec.notes:
+        lines.append(f"  notes     {safe_text(rec.notes)}")
+    lines.append("config")
+    lines += [f"  {safe_text(k)} = {safe_text(_fmt(v))}" for k, v in _flat(rec.config).items()]
+    lines.append("summary")
+    lines += [f"  {safe_text(k)} = {safe_text(_fmt(v))}" for k, v in _flat(rec.summary).items()]
+    lines.append("metrics")
+    lines += [f"  {safe_text(k)}" for k in keys]
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_export(dir: str | None, ref: str, fmt: str) -> int:
+    """Every step of the run's history on stdout, as CSV (one column per key) or JSON lines."""
+    with _reader(dir, must_exist=True) as r:
+        rec = _find(r, ref)
+        keys = r.keys(rec.id)
+        rows = r.history_rows(rec.id)
+        if fmt == "json":
+            for row in rows:
+                print(dumps(row))
+            return 0
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["_step", "_timestamp", *keys])
+        for row in rows:
+            w.writerow([row["_step"], row["_timestamp"], *(_csv(row.get(k)) for k in keys)])
+    return 0
+
+
+def cmd_app(dir: str | None, project: str | None) -> int:
+    """Open the terminal app."""
+    try:
+        from .app import make_app
+    except ImportError as e:
+        raise CliError(f"the terminal app is not available ({e})") from e
+    make_app(store_dir=dir, project=project).run()
+    return 0
+
+
+def _csv(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v != v:
+        return "nan"
+    return v
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    return json.dumps(v, default=repr) if not isinstance(v, float) else repr(v)
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, key))
+        else:
+            out[key] = v
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
