@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "init": ("lifecycle", "init"),
     "Error": ("lifecycle", "Error"),
-    "Run": ("run", "Run"),
+    "Run": ("runs", "Run"),
     "Api": ("api", "Api"),
     "TrackTuiWarning": ("warn", "TrackTuiWarning"),
 }

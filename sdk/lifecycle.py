@@ -24,9 +24,9 @@ from tracktui.store.procinfo import hostname, process_start_time
 from tracktui.store.writer import Writer, insert_run
 
 from . import names
-from .config import Config, as_dict
-from .run import FINISH_TIMEOUT_ON_SIGNAL, RESUME_MODES, Run, live_runs
-from .summary import Summary
+from .run_config import Config, as_dict
+from .runs import FINISH_TIMEOUT_ON_SIGNAL, RESUME_MODES, Run, live_runs
+from .run_summary import Summary
 from .warn import warn_once
 
 current: Run | None = None
@@ -130,7 +130,7 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
         if not name:
             (count,) = conn.execute("SELECT count(*) FROM runs WHERE project = ?", (project,)).fetchone()
             name = names.new_name(count + 1)
-        fields["created_at"] = now
+    fields["created_at"] = created_at
     fields.update(project=project, name=str(name), run_group=group, job_type=job_type,
                   tags=codec.dumps([str(t) for t in tags]), notes=notes, config=codec.dumps(config))
     insert_run(conn, fields)

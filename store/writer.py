@@ -270,7 +270,9 @@ class Writer:
         self._failures = 0  # consecutive failed batches
         self._last_heartbeat = 0.0
         self._warned: set[str] = set()
-        self._thread = threading.Thread(target=self._loop, name="tracktui-writer", daemon=True)
+        # Not a daemon: at interpreter exit (and at the end of a multiprocessing child, which skips atexit)
+        # threading's shutdown waits for it, and it writes what is queued once the main thread has ended.
+        self._thread = threading.Thread(target=self._loop, name="tracktui-writer", daemon=False)
         self._thread.start()
 
     # ------------------------------------------------------------ the calling side
@@ -345,16 +347,23 @@ class Writer:
     # ------------------------------------------------------------ the writer thread
 
     def _loop(self) -> None:
+        main = threading.main_thread()
         while not self._closed:
             self._wake.wait(BATCH_INTERVAL)
             self._wake.clear()
+            last = not main.is_alive()
             try:
                 self._write_pending()
                 self._failures = 0
             except Exception as e:  # keep the records queued and try again; training goes on
                 self._failures += 1
                 self._warn_once(type(e).__name__, f"tracktui: writing to {self.root} failed ({e}); retrying")
+                if last and self._failures >= GIVE_UP_AFTER:
+                    return
                 time.sleep(1.0)
+                continue
+            if last:
+                return  # the interpreter is exiting; atexit's finish() writes the rest inline
 
     def _write_pending(self) -> None:
         with self._write_lock:

@@ -16,8 +16,8 @@ from tracktui.store.codec import MEDIA
 from tracktui.store.writer import Writer
 
 from . import values
-from .config import Config
-from .summary import Summary, parse_summary
+from .run_config import Config
+from .run_summary import Summary, parse_summary
 from .warn import warn_once
 
 RESUME_MODES = ("allow", "must", "never")

@@ -1,0 +1,75 @@
+"""The command line for scripts: ls, show, export; one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tracktui
+from tracktui.tui.cli import main
+
+
+@pytest.fixture
+def two_runs(store_dir):
+    a = tracktui.init(dir=store_dir, project="mnist", name="first", config={"lr": 0.1}, tags=["t1"])
+    for i in range(3):
+        a.log({"loss": 1.0 / (i + 1), "acc": math.nan if i == 1 else i / 10})
+    a.finish()
+    b = tracktui.init(dir=store_dir, project="cifar", name="second\x1b]0;evil\x07")
+    b.log({"loss": 2.0})
+    b.finish()
+    return a, b
+
+
+def test_ls_lists_runs_and_filters_by_project(store_dir, two_runs, capsys):
+    assert main(["--dir", str(store_dir), "ls"]) == 0
+    out = capsys.readouterr().out
+    assert "first" in out and "second" in out and "\x1b" not in out and "finished" in out
+    assert main(["--dir", str(store_dir), "ls", "--project", "mnist", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["name"] for r in rows] == ["first"] and rows[0]["config"] == {"lr": 0.1}
+
+
+def test_show_and_export(store_dir, two_runs, capsys):
+    a, _ = two_runs
+    assert main(["--dir", str(store_dir), "show", "first"]) == 0
+    out = capsys.readouterr().out
+    assert "lr = 0.1" in out and "loss" in out and a.id in out
+    assert main(["--dir", str(store_dir), "show", a.id[:5], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["keys"] == ["loss", "acc"]
+    assert main(["--dir", str(store_dir), "export", a.id, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["_step"] for r in rows] == ["0", "1", "2"] and rows[1]["acc"] == "nan" and rows[2]["loss"]
+    assert main(["--dir", str(store_dir), "export", a.id, "--format", "json"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert lines[1]["acc"] == {"$float": "nan"} and lines[0]["loss"] == 1.0
+
+
+def test_errors_are_one_line_with_nonzero_exit(tmp_path, capsys):
+    missing = tmp_path / "none"
+    assert main(["--dir", str(missing), "ls"]) == 0  # an empty store lists nothing
+    assert capsys.readouterr().out == ""
+    assert main(["--dir", str(missing), "show", "x"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no tracktui store" in err
+    tracktui.init(dir=missing).finish()
+    assert main(["--dir", str(missing), "show", "nope"]) == 1
+    assert "no run 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["export", "x", "--format", "xml"])
+    assert e.value.code == 2
+
+
+def test_console_script_is_installed(store_dir, two_runs):
+    exe = shutil.which("tracktui", path=str(Path(sys.executable).parent))
+    assert exe, "the tracktui console script is not installed next to this python"
+    out = subprocess.run([exe, "--dir", str(store_dir), "ls"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "first" in out.stdout
