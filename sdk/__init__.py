@@ -80,6 +80,13 @@ def watch(model: Any, **kwargs: Any) -> Any:
     return lifecycle.require_run("watch").watch(model, **kwargs)
 
 
+def unwatch(model: Any = None) -> None:
+    """run.unwatch() of the current run."""
+    from . import lifecycle
+
+    lifecycle.require_run("unwatch").unwatch(model)
+
+
 def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
     """Finish the current run, if there is one."""
     from . import lifecycle
@@ -88,6 +95,6 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
         lifecycle.current.finish(exit_code=exit_code)
 
 
-__all__ = ["init", "log", "define_metric", "save", "watch", "finish", "Run", "Api", "Error",
+__all__ = ["init", "log", "define_metric", "save", "watch", "unwatch", "finish", "Run", "Api", "Error",
            "TrackTuiWarning", "run", "config", "summary", "Image", "Table", "Histogram", "Audio", "Video",
            "Html", "Object3D", "Text", "plot"]

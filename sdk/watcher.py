@@ -1,4 +1,6 @@
-"""run.watch(): PyTorch hooks that log histograms of a model's gradients and/or parameters.
+"""run.watch() and run.unwatch(): PyTorch hooks that log histograms of gradients and/or parameters.
+
+This module is tracktui.watcher because the name tracktui.watch belongs to the module-level function.
 
 Every log_freq-th forward pass of the model (the first one included) arms the hooks: parameters are
 logged then, gradients when the backward pass computes them, as keys "parameters/<name>" and
