@@ -12,6 +12,23 @@ from .base import Media, need_numpy, to_numpy
 MAX_BINS = 512
 
 
+def uniform_histogram(a: Any, bins: int) -> tuple[Any, Any]:
+    """np.histogram(a, bins) for finite float64 values, the same counts and edges at a fraction of its cost."""
+    np = need_numpy("Histogram")
+    if a.size == 0:
+        return np.histogram(a, bins=bins)
+    lo, hi = float(a.min()), float(a.max())
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, bins + 1)
+    idx = ((a - lo) * (bins / (hi - lo))).astype(np.intp)
+    np.minimum(idx, bins - 1, out=idx)
+    # as numpy does: fix the bin of values that rounding put one bin off
+    idx[a < edges[idx]] -= 1
+    idx[(a >= edges[idx + 1]) & (idx != bins - 1)] += 1
+    return np.bincount(idx, minlength=bins), edges
+
+
 class Histogram(Media):
     """A histogram of a sequence (num_bins equal bins over its finite values), or of a (counts, edges) pair
     as np.histogram returns it."""
@@ -49,10 +66,13 @@ class Histogram(Media):
             if not finite.all():
                 self.nonfinite = int((~finite).sum())
                 a = a[finite]
-            counts, edges = np.histogram(a, bins=num_bins)
+            counts, edges = uniform_histogram(a, num_bins)
         else:
             raise ValueError("tracktui.Histogram: pass a sequence or np_histogram")
-        self.counts: list[float] = [int(c) if float(c).is_integer() else float(c) for c in counts.tolist()]
+        if counts.dtype.kind in "iu":
+            self.counts: list[float] = counts.tolist()
+        else:
+            self.counts = [int(c) if c.is_integer() else c for c in counts.tolist()]
         self.edges: list[float] = edges.tolist()
         self.num_bins = len(self.counts)
 
