@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import sqlite3
 import warnings
 from collections.abc import Sequence
@@ -58,6 +59,7 @@ class Item:
     error: str | None = None
     blobs: dict[str, bytes] = field(default_factory=dict)  # bytes of image cells, by sha256
     row_json: list[str] | None = None
+    meta_json: str | None = None
 
     def ref(self) -> dict[str, Any]:
         """The JSON a table cell keeps for this (image) item."""
@@ -138,6 +140,10 @@ def _encode(item: Item) -> None:
             item.sha256 = hashlib.sha256(item.data).hexdigest()
         if item.rows is not None:
             _encode_rows(item)
+        try:
+            item.meta_json = json.dumps(item.meta, allow_nan=False)
+        except ValueError:  # NaN or Inf somewhere: tagged as codec does
+            item.meta_json = codec.dumps(item.meta)
     except Exception as e:  # noqa: BLE001 - reported once, the other items and keys are kept
         item.error = f"{type(e).__name__}: {e}"
         item.raw = item.data = None
@@ -195,7 +201,7 @@ def _write_media(batch: Batch, records: list[Record]) -> None:
                 "INSERT OR REPLACE INTO media(run_id, key, step, idx, type, sha256, size, meta) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, key, step, idx, item.type, item.sha256,
-                 None if item.data is None else len(item.data), codec.dumps(item.meta)),
+                 None if item.data is None else len(item.data), item.meta_json or codec.dumps(item.meta)),
             )
             if item.row_json:
                 conn.executemany(

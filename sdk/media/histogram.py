@@ -41,6 +41,7 @@ class Histogram(Media):
         if isinstance(num_bins, bool) or not isinstance(num_bins, int) or not 1 <= num_bins <= MAX_BINS:
             raise ValueError(f"tracktui.Histogram: num_bins must be an integer in 1..{MAX_BINS}, got {num_bins!r}")
         self.nonfinite = 0
+        self._uniform = False
         if np_histogram is not None:
             if sequence is not None:
                 raise ValueError("tracktui.Histogram: pass a sequence or np_histogram, not both")
@@ -67,6 +68,7 @@ class Histogram(Media):
                 self.nonfinite = int((~finite).sum())
                 a = a[finite]
             counts, edges = uniform_histogram(a, num_bins)
+            self._uniform = True
         else:
             raise ValueError("tracktui.Histogram: pass a sequence or np_histogram")
         if counts.dtype.kind in "iu":
@@ -87,7 +89,11 @@ class Histogram(Media):
         return self.edges
 
     def _item(self) -> Item:
-        meta: dict[str, Any] = {"bins": self.edges, "values": self.counts, "num_bins": self.num_bins}
+        meta: dict[str, Any]
+        if self._uniform:  # edges are linspace(lo, hi, num_bins + 1): the reader recomputes them exactly
+            meta = {"lo": self.edges[0], "hi": self.edges[-1], "num_bins": self.num_bins, "values": self.counts}
+        else:
+            meta = {"bins": self.edges, "num_bins": self.num_bins, "values": self.counts}
         if self.nonfinite:
             meta["nonfinite"] = self.nonfinite
         return Item("histogram", meta)

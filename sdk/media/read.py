@@ -76,7 +76,9 @@ class MediaItem:
     @property
     def edges(self) -> list[float]:
         """A histogram's bin edges (one more than counts)."""
-        return self.meta["bins"]
+        if "bins" in self.meta:
+            return self.meta["bins"]
+        return uniform_edges(self.meta["lo"], self.meta["hi"], self.meta["num_bins"])
 
     # tables and plots
     @property
@@ -127,6 +129,12 @@ class MediaItem:
             with Reader(self._dir) as r:
                 return smedia.table_count(r, self.run_id, self.key, self.step, self.index)
         return 1
+
+
+def uniform_edges(lo: float, hi: float, n: int) -> list[float]:
+    """The n + 1 edges np.linspace(lo, hi, n + 1) gives, bit for bit (the same float operations)."""
+    step = (hi - lo) / n
+    return [i * step + lo for i in range(n)] + [hi]
 
 
 def items(dir: Any, run_id: str, key: str, step: int | None) -> list[MediaItem]:
