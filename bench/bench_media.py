@@ -19,9 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image as PILImage
-
 import tracktui
+from PIL import Image as PILImage
 
 
 def _size(root: Path) -> int:
@@ -42,7 +41,10 @@ def _case(name: str, body: Callable[[object], None]) -> tuple[float, float, int]
         run.finish()
         t_durable = time.perf_counter() - t0
         size = _size(root)
-    print(f"{name:<44} calling thread {t_call:8.3f} s   to durable {t_durable:8.3f} s   store {size / 2**20:8.2f} MiB")
+    print(
+        f"{name:<44} calling thread {t_call:8.3f} s   to durable {t_durable:8.3f} s   "
+        f"store {size / 2**20:8.2f} MiB"
+    )
     return t_call, t_durable, size
 
 
@@ -88,12 +90,16 @@ def main() -> None:
     base_call, _, _ = _case(f"baseline: {n} steps of one scalar", scalars)
     call, durable, _ = _case(f"{n} images 64x64 over {n} steps", images)
     png_small = inline_png(small)
-    print(f"{'baseline: PNG-encoding them inline':<44} {png_small:8.3f} s  "
-          f"(calling thread / inline PNG = {call / png_small:.2f}; vs scalars x{call / base_call:.1f})")
+    print(
+        f"{'baseline: PNG-encoding them inline':<44} {png_small:8.3f} s  "
+        f"(calling thread / inline PNG = {call / png_small:.2f}; vs scalars x{call / base_call:.1f})"
+    )
     call_big, _, _ = _case(f"{len(big)} images 1024x1024", big_images)
     png_big = inline_png(big)
-    print(f"{'baseline: PNG-encoding them inline':<44} {png_big:8.3f} s  "
-          f"(calling thread / inline PNG = {call_big / png_big:.2f})")
+    print(
+        f"{'baseline: PNG-encoding them inline':<44} {png_big:8.3f} s  "
+        f"(calling thread / inline PNG = {call_big / png_big:.2f})"
+    )
     _case(f"one table of {10 * n} rows", table)
     _case(f"{10 * n} histograms (10 keys x {n} steps)", histograms)
 

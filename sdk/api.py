@@ -96,7 +96,8 @@ class ApiRun:
         found = self.media(key, step)
         if len(found) <= index:
             at = "the last step" if step is None else f"step {step}"
-            raise LookupError(f"run {self.id} has no media {key!r} at {at}" + (f" (index {index})" if index else ""))
+            where = f"{at} (index {index})" if index else at
+            raise LookupError(f"run {self.id} has no media {key!r} at {where}")
         return found[index]
 
     def image(self, key: str, step: int | None = None, index: int = 0, format: str = "pil") -> Any:

@@ -60,8 +60,11 @@ def _store(run: Any, entry: _Entry, only_changed: bool) -> list[str]:
             if only_changed and entry.seen.get(path) == stamp:
                 continue
             if st.st_size > MAX_FILE_BYTES:
-                warn_once(f"save-size:{path}", f"tracktui: {path} is {st.st_size / 2**20:.0f} MiB, more than the "
-                                               f"{MAX_FILE_BYTES >> 20} MiB run.save() stores; not saved")
+                warn_once(
+                    f"save-size:{path}",
+                    f"tracktui: {path} is {st.st_size / 2**20:.0f} MiB, more than the "
+                    f"{MAX_FILE_BYTES >> 20} MiB run.save() stores; not saved",
+                )
                 continue
             data = Path(path).read_bytes()
         except OSError as e:
@@ -74,8 +77,12 @@ def _store(run: Any, entry: _Entry, only_changed: bool) -> list[str]:
     return names
 
 
-def save(run: Any, path: str | os.PathLike[str], base_path: str | os.PathLike[str] | None = None,
-         policy: str = "now") -> list[str]:
+def save(
+    run: Any,
+    path: str | os.PathLike[str],
+    base_path: str | os.PathLike[str] | None = None,
+    policy: str = "now",
+) -> list[str]:
     """Attach the files matching path (a glob) to run; return the names they are stored under."""
     if policy not in POLICIES:
         raise ValueError(f"run.save: policy must be one of {', '.join(POLICIES)}, got {policy!r}")

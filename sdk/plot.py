@@ -29,12 +29,19 @@ class Plot(Media):
 
     def _item(self) -> Item:
         item = self.table._item()
-        return Item("plot", {"spec": self.spec, "columns": list(self.table.columns), "rows": len(self.table.data)},
-                    rows=item.rows)
+        return Item(
+            "plot",
+            {"spec": self.spec, "columns": list(self.table.columns), "rows": len(self.table.data)},
+            rows=item.rows,
+        )
 
     def _ref(self) -> dict[str, Any]:
-        return {"_type": "plot", "plot": self.spec.get("type"), "title": self.spec.get("title", ""),
-                "rows": len(self.table.data)}
+        return {
+            "_type": "plot",
+            "plot": self.spec.get("type"),
+            "title": self.spec.get("title", ""),
+            "rows": len(self.table.data),
+        }
 
 
 def _columns(table: Table, *names: str | None) -> Table:
@@ -48,10 +55,13 @@ def _columns(table: Table, *names: str | None) -> Table:
     return Table(columns=wanted, data=[[row[i] for i in idx] for row in table.data])
 
 
-def line(table: Table, x: str, y: str, stroke: str | None = None, title: str = "",
-         split_table: bool = False) -> Plot:
+def line(
+    table: Table, x: str, y: str, stroke: str | None = None, title: str = "", split_table: bool = False
+) -> Plot:
     """A line chart of column y over column x (one line per value of stroke, when given)."""
-    return Plot({"type": "line", "x": x, "y": y, "stroke": stroke, "title": title}, _columns(table, x, y, stroke))
+    return Plot(
+        {"type": "line", "x": x, "y": y, "stroke": stroke, "title": title}, _columns(table, x, y, stroke)
+    )
 
 
 def scatter(table: Table, x: str, y: str, title: str = "", split_table: bool = False) -> Plot:
@@ -61,7 +71,9 @@ def scatter(table: Table, x: str, y: str, title: str = "", split_table: bool = F
 
 def bar(table: Table, label: str, value: str, title: str = "", split_table: bool = False) -> Plot:
     """A bar chart: one bar per row, labelled by column label, as long as column value."""
-    return Plot({"type": "bar", "label": label, "value": value, "title": title}, _columns(table, label, value))
+    return Plot(
+        {"type": "bar", "label": label, "value": value, "title": title}, _columns(table, label, value)
+    )
 
 
 def histogram(table: Table, value: str, title: str = "", split_table: bool = False) -> Plot:
@@ -69,8 +81,14 @@ def histogram(table: Table, value: str, title: str = "", split_table: bool = Fal
     return Plot({"type": "histogram", "value": value, "title": title}, _columns(table, value))
 
 
-def line_series(xs: Sequence[Any], ys: Sequence[Sequence[Any]], keys: Sequence[str] | None = None,
-                title: str = "", xname: str = "x", split_table: bool = False) -> Plot:
+def line_series(
+    xs: Sequence[Any],
+    ys: Sequence[Sequence[Any]],
+    keys: Sequence[str] | None = None,
+    title: str = "",
+    xname: str = "x",
+    split_table: bool = False,
+) -> Plot:
     """Several lines on one chart: ys[i] over xs (or over xs[i] when xs is a list of lists), named keys[i]."""
     ys = [list(to_numpy(y).ravel().tolist()) for y in ys]
     xs_list = to_numpy(xs).tolist() if hasattr(xs, "shape") else list(xs)
@@ -81,18 +99,27 @@ def line_series(xs: Sequence[Any], ys: Sequence[Sequence[Any]], keys: Sequence[s
     if len(names) != len(ys):
         raise ValueError(f"tracktui.plot.line_series: {len(names)} keys for {len(ys)} series")
     table = Table(columns=["series", xname, "y"])
-    for i, (name, y) in enumerate(zip(names, ys)):
+    for i, (name, y) in enumerate(zip(names, ys, strict=False)):
         x = list(xs_list[i]) if per_series else xs_list
         if len(x) != len(y):
-            raise ValueError(f"tracktui.plot.line_series: series {name!r} has {len(y)} y values for {len(x)} x")
-        for xv, yv in zip(x, y):
+            raise ValueError(
+                f"tracktui.plot.line_series: series {name!r} has {len(y)} y values for {len(x)} x"
+            )
+        for xv, yv in zip(x, y, strict=False):
             table.add_data(name, xv, yv)
-    return Plot({"type": "line_series", "x": xname, "y": "y", "series": "series", "title": title,
-                 "keys": names}, table)
+    return Plot(
+        {"type": "line_series", "x": xname, "y": "y", "series": "series", "title": title, "keys": names},
+        table,
+    )
 
 
-def confusion_matrix(probs: Any = None, y_true: Any = None, preds: Any = None,
-                     class_names: Sequence[str] | None = None, title: str = "Confusion Matrix") -> Plot:
+def confusion_matrix(
+    probs: Any = None,
+    y_true: Any = None,
+    preds: Any = None,
+    class_names: Sequence[str] | None = None,
+    title: str = "Confusion Matrix",
+) -> Plot:
     """Counts of (actual, predicted) class pairs; preds, or the argmax of probs, against y_true."""
     import numpy as np
 
@@ -109,8 +136,10 @@ def confusion_matrix(probs: Any = None, y_true: Any = None, preds: Any = None,
     n = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
     if class_names is not None:
         if len(class_names) < n:
-            raise ValueError(f"tracktui.plot.confusion_matrix: {len(class_names)} class names for class "
-                             f"indices up to {n - 1}")
+            raise ValueError(
+                f"tracktui.plot.confusion_matrix: {len(class_names)} class names for class "
+                f"indices up to {n - 1}"
+            )
         n = len(class_names)
     names = [str(c) for c in class_names] if class_names is not None else [str(i) for i in range(n)]
     if t.min(initial=0) < 0 or p.min(initial=0) < 0:
@@ -121,12 +150,22 @@ def confusion_matrix(probs: Any = None, y_true: Any = None, preds: Any = None,
     for i in range(n):
         for j in range(n):
             table.add_data(names[i], names[j], int(counts[i, j]))
-    return Plot({"type": "confusion_matrix", "actual": "Actual", "predicted": "Predicted",
-                 "value": "nPredictions", "class_names": names, "title": title}, table)
+    return Plot(
+        {
+            "type": "confusion_matrix",
+            "actual": "Actual",
+            "predicted": "Predicted",
+            "value": "nPredictions",
+            "class_names": names,
+            "title": title,
+        },
+        table,
+    )
 
 
-def _curves(kind: str, y_true: Any, y_probas: Any, labels: Sequence[str] | None,
-            classes_to_plot: Sequence[Any] | None) -> tuple[list[str], Table]:
+def _curves(
+    kind: str, y_true: Any, y_probas: Any, labels: Sequence[str] | None, classes_to_plot: Sequence[Any] | None
+) -> tuple[list[str], Table]:
     import numpy as np
 
     t = to_numpy(y_true).ravel()
@@ -134,8 +173,9 @@ def _curves(kind: str, y_true: Any, y_probas: Any, labels: Sequence[str] | None,
     if pr.ndim == 1:
         pr = np.stack([1 - pr, pr], axis=1)
     if pr.ndim != 2 or pr.shape[0] != len(t):
-        raise ValueError(f"tracktui.plot.{kind}: y_probas must be N×classes for {len(t)} labels, "
-                         f"got shape {pr.shape}")
+        raise ValueError(
+            f"tracktui.plot.{kind}: y_probas must be N×classes for {len(t)} labels, got shape {pr.shape}"
+        )
     n_classes = pr.shape[1]
     names = [str(x) for x in labels] if labels is not None else [str(i) for i in range(n_classes)]
     if len(names) != n_classes:
@@ -146,8 +186,11 @@ def _curves(kind: str, y_true: Any, y_probas: Any, labels: Sequence[str] | None,
             t = np.array([index[str(v)] for v in t.tolist()])
         except KeyError as e:
             raise ValueError(f"tracktui.plot.{kind}: label {e.args[0]!r} is not among {names}") from e
-    classes = range(n_classes) if classes_to_plot is None else [
-        c if isinstance(c, int) else names.index(str(c)) for c in classes_to_plot]
+    classes = (
+        range(n_classes)
+        if classes_to_plot is None
+        else [c if isinstance(c, int) else names.index(str(c)) for c in classes_to_plot]
+    )
     xname, yname = ("recall", "precision") if kind == "pr_curve" else ("fpr", "tpr")
     table = Table(columns=["class", xname, yname])
     for c in classes:
@@ -168,26 +211,56 @@ def _curves(kind: str, y_true: Any, y_probas: Any, labels: Sequence[str] | None,
         if len(x) > MAX_CURVE_POINTS:
             keep = np.unique(np.linspace(0, len(x) - 1, MAX_CURVE_POINTS).round().astype(int))
             x, y = x[keep], y[keep]
-        for xv, yv in zip(x.tolist(), y.tolist()):
+        for xv, yv in zip(x.tolist(), y.tolist(), strict=False):
             table.add_data(names[c], xv, yv)
     return names, table
 
 
-def pr_curve(y_true: Any = None, y_probas: Any = None, labels: Sequence[str] | None = None,
-             classes_to_plot: Sequence[Any] | None = None, title: str = "Precision v. Recall") -> Plot:
+def pr_curve(
+    y_true: Any = None,
+    y_probas: Any = None,
+    labels: Sequence[str] | None = None,
+    classes_to_plot: Sequence[Any] | None = None,
+    title: str = "Precision v. Recall",
+) -> Plot:
     """Precision against recall per class (one-vs-rest), from labels and predicted probabilities."""
     names, table = _curves("pr_curve", y_true, y_probas, labels, classes_to_plot)
-    return Plot({"type": "pr_curve", "x": "recall", "y": "precision", "series": "class", "title": title,
-                 "labels": names}, table)
+    return Plot(
+        {
+            "type": "pr_curve",
+            "x": "recall",
+            "y": "precision",
+            "series": "class",
+            "title": title,
+            "labels": names,
+        },
+        table,
+    )
 
 
-def roc_curve(y_true: Any = None, y_probas: Any = None, labels: Sequence[str] | None = None,
-              classes_to_plot: Sequence[Any] | None = None, title: str = "ROC") -> Plot:
+def roc_curve(
+    y_true: Any = None,
+    y_probas: Any = None,
+    labels: Sequence[str] | None = None,
+    classes_to_plot: Sequence[Any] | None = None,
+    title: str = "ROC",
+) -> Plot:
     """True-positive rate against false-positive rate per class (one-vs-rest)."""
     names, table = _curves("roc_curve", y_true, y_probas, labels, classes_to_plot)
-    return Plot({"type": "roc_curve", "x": "fpr", "y": "tpr", "series": "class", "title": title,
-                 "labels": names}, table)
+    return Plot(
+        {"type": "roc_curve", "x": "fpr", "y": "tpr", "series": "class", "title": title, "labels": names},
+        table,
+    )
 
 
-__all__ = ["Plot", "line", "scatter", "bar", "histogram", "line_series", "confusion_matrix", "pr_curve",
-           "roc_curve"]
+__all__ = [
+    "Plot",
+    "line",
+    "scatter",
+    "bar",
+    "histogram",
+    "line_series",
+    "confusion_matrix",
+    "pr_curve",
+    "roc_curve",
+]

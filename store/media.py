@@ -42,8 +42,10 @@ def _warn_once(cause: str, message: str) -> None:
 
 def too_big(what: str, size: int, cap: int = MAX_MEDIA_BYTES) -> str:
     """The message for an object over a size cap."""
-    return (f"{what} is {size / 2**20:.1f} MiB, more than the {cap / 2**20:.0f} MiB a single media object "
-            f"may take in the store; resize it, or save the file with run.save() instead")
+    return (
+        f"{what} is {size / 2**20:.1f} MiB, more than the {cap / 2**20:.0f} MiB a single media object "
+        f"may take in the store; resize it, or save the file with run.save() instead"
+    )
 
 
 @dataclass
@@ -109,8 +111,9 @@ def encode_gif(frames: Any, fps: float) -> bytes:
         img = PILImage.fromarray(f)
         imgs.append(img.convert("RGB") if img.mode == "RGBA" else img)
     buf = io.BytesIO()
-    imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:], loop=0,
-                 duration=max(1, round(1000 / fps)))
+    imgs[0].save(
+        buf, format="GIF", save_all=True, append_images=imgs[1:], loop=0, duration=max(1, round(1000 / fps))
+    )
     return buf.getvalue()
 
 
@@ -189,9 +192,11 @@ def _write_media(batch: Batch, records: list[Record]) -> None:
         conn.execute("DELETE FROM media_rows WHERE run_id = ? AND key = ? AND step = ?", (run_id, key, step))
         for idx, item in enumerate(items):
             if item.error is not None:
-                _warn_once(f"{run_id}:{key}:{item.error[:40]}",
-                           f"tracktui: the {item.type} logged under {key!r} at step {step} could not be stored "
-                           f"({item.error}); it was skipped")
+                _warn_once(
+                    f"{run_id}:{key}:{item.error[:40]}",
+                    f"tracktui: the {item.type} logged under {key!r} at step {step} could not be stored "
+                    f"({item.error}); it was skipped",
+                )
                 continue
             for sha, data in item.blobs.items():
                 conn.execute(blob_sql, (sha, len(data), data))
@@ -200,12 +205,21 @@ def _write_media(batch: Batch, records: list[Record]) -> None:
             conn.execute(
                 "INSERT OR REPLACE INTO media(run_id, key, step, idx, type, sha256, size, meta) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, key, step, idx, item.type, item.sha256,
-                 None if item.data is None else len(item.data), item.meta_json or codec.dumps(item.meta)),
+                (
+                    run_id,
+                    key,
+                    step,
+                    idx,
+                    item.type,
+                    item.sha256,
+                    None if item.data is None else len(item.data),
+                    item.meta_json or codec.dumps(item.meta),
+                ),
             )
             if item.row_json:
                 conn.executemany(
-                    "INSERT OR REPLACE INTO media_rows(run_id, key, step, idx, row, cells) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO media_rows(run_id, key, step, idx, row, cells) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     [(run_id, key, step, idx, i, cells) for i, cells in enumerate(item.row_json)],
                 )
 
@@ -253,15 +267,25 @@ def _all(reader: Any, sql: str, params: Sequence[Any] = ()) -> list[Any]:
 
 def media_keys(reader: Any, run_id: str) -> list[MediaKey]:
     """The media keys of a run (sorted), with their type and step range."""
-    rows = _all(reader, "SELECT key, min(type), count(DISTINCT step), min(step), max(step) FROM media "
-                        "WHERE run_id = ? GROUP BY key ORDER BY key", (run_id,))
+    rows = _all(
+        reader,
+        "SELECT key, min(type), count(DISTINCT step), min(step), max(step) FROM media "
+        "WHERE run_id = ? GROUP BY key ORDER BY key",
+        (run_id,),
+    )
     return [MediaKey(*r) for r in rows]
 
 
 def media_steps(reader: Any, run_id: str, key: str, since_step: int = -1) -> list[int]:
     """The steps at which key holds media, after since_step, in order."""
-    return [r[0] for r in _all(reader, "SELECT DISTINCT step FROM media WHERE run_id = ? AND key = ? AND step > ? "
-                                       "ORDER BY step", (run_id, key, since_step))]
+    return [
+        r[0]
+        for r in _all(
+            reader,
+            "SELECT DISTINCT step FROM media WHERE run_id = ? AND key = ? AND step > ? ORDER BY step",
+            (run_id, key, since_step),
+        )
+    ]
 
 
 def media_items(reader: Any, run_id: str, key: str, step: int | None = None) -> list[MediaRow]:
@@ -271,9 +295,15 @@ def media_items(reader: Any, run_id: str, key: str, step: int | None = None) -> 
         if not last or last[0][0] is None:
             return []
         step = last[0][0]
-    rows = _all(reader, "SELECT idx, type, sha256, size, meta FROM media WHERE run_id = ? AND key = ? AND step = ? "
-                        "ORDER BY idx", (run_id, key, step))
-    return [MediaRow(run_id, key, step, idx, t, sha, size, codec.loads(meta)) for idx, t, sha, size, meta in rows]
+    rows = _all(
+        reader,
+        "SELECT idx, type, sha256, size, meta FROM media WHERE run_id = ? AND key = ? AND step = ? "
+        "ORDER BY idx",
+        (run_id, key, step),
+    )
+    return [
+        MediaRow(run_id, key, step, idx, t, sha, size, codec.loads(meta)) for idx, t, sha, size, meta in rows
+    ]
 
 
 def blob(reader: Any, sha256: str) -> bytes | None:
@@ -282,9 +312,18 @@ def blob(reader: Any, sha256: str) -> bytes | None:
     return bytes(rows[0][0]) if rows else None
 
 
-def table_rows(reader: Any, run_id: str, key: str, step: int, index: int = 0, offset: int = 0,
-               limit: int | None = None, where: dict[int, Any] | None = None, order_by: int | None = None,
-               descending: bool = False) -> list[list[Any]]:
+def table_rows(
+    reader: Any,
+    run_id: str,
+    key: str,
+    step: int,
+    index: int = 0,
+    offset: int = 0,
+    limit: int | None = None,
+    where: dict[int, Any] | None = None,
+    order_by: int | None = None,
+    descending: bool = False,
+) -> list[list[Any]]:
     """Rows (lists of cells) of a stored table or plot; where = {column index: value} filters by equality,
     order_by sorts by a column index (row order otherwise). Image cells come back as dicts with a sha256."""
     sql = "SELECT cells FROM media_rows WHERE run_id = ? AND key = ? AND step = ? AND idx = ?"
@@ -306,7 +345,9 @@ def table_rows(reader: Any, run_id: str, key: str, step: int, index: int = 0, of
 
 def table_count(reader: Any, run_id: str, key: str, step: int, index: int = 0) -> int:
     """How many rows a stored table or plot has."""
-    rows = _all(reader, "SELECT count(*) FROM media_rows WHERE run_id = ? AND key = ? AND step = ? AND idx = ?",
-                (run_id, key, step, index))
+    rows = _all(
+        reader,
+        "SELECT count(*) FROM media_rows WHERE run_id = ? AND key = ? AND step = ? AND idx = ?",
+        (run_id, key, step, index),
+    )
     return rows[0][0] if rows else 0
-

@@ -21,8 +21,19 @@ from .image import Image
 from .other import Audio, Html, Object3D, Text, Video
 from .table import Table
 
-__all__ = ["Media", "Image", "Table", "Histogram", "Audio", "Video", "Html", "Object3D", "Text", "store",
-           "is_media"]
+__all__ = [
+    "Media",
+    "Image",
+    "Table",
+    "Histogram",
+    "Audio",
+    "Video",
+    "Html",
+    "Object3D",
+    "Text",
+    "store",
+    "is_media",
+]
 
 _HAVE_NUMPY: bool | None = None
 
@@ -82,9 +93,11 @@ def store(run: Any, key: str, step: int, obj: Any) -> dict[str, Any] | None:
     try:
         items, ref = _items(obj)
     except Exception as e:  # noqa: BLE001 - log() never raises: warn once, keep the step's other keys
-        warn_once(f"media:{key}:{type(e).__name__}",
-                  f"tracktui: the value logged under {key!r} could not be stored ({type(e).__name__}: {e}); "
-                  f"it was skipped, the other keys of the step were kept")
+        warn_once(
+            f"media:{key}:{type(e).__name__}",
+            f"tracktui: the value logged under {key!r} could not be stored ({type(e).__name__}: {e}); "
+            f"it was skipped, the other keys of the step were kept",
+        )
         summary = getattr(run, "summary", None)
         if summary is not None and summary._data.get(key, 0) is None:
             summary._data.pop(key, None)  # log() put a placeholder there

@@ -18,9 +18,18 @@ class Image(Media):
 
     _type = "image"
 
-    def __init__(self, data_or_path: Any, mode: str | None = None, caption: str | None = None,
-                 grouping: int | None = None, classes: Any = None, boxes: Any = None, masks: Any = None,
-                 file_type: str | None = None, normalize: bool = True):
+    def __init__(
+        self,
+        data_or_path: Any,
+        mode: str | None = None,
+        caption: str | None = None,
+        grouping: int | None = None,
+        classes: Any = None,
+        boxes: Any = None,
+        masks: Any = None,
+        file_type: str | None = None,
+        normalize: bool = True,
+    ):
         self.caption = None if caption is None else str(caption)
         self._data: bytes | None = None
         self._raw: Any = None
@@ -40,8 +49,10 @@ class Image(Media):
         elif hasattr(x, "shape") or isinstance(x, (list, tuple)):
             self._from_array(x, mode)
         else:
-            raise TypeError(f"tracktui.Image takes a numpy array, a torch tensor, a PIL image, a file path or "
-                            f"PNG/JPEG bytes, not {type(x).__name__}")
+            raise TypeError(
+                f"tracktui.Image takes a numpy array, a torch tensor, a PIL image, a file path or "
+                f"PNG/JPEG bytes, not {type(x).__name__}"
+            )
 
     # ------------------------------------------------------------ builders
 
@@ -82,8 +93,9 @@ class Image(Media):
         if a.ndim == 3 and a.shape[-1] == 1:
             a = a[..., 0]
         if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)) or 0 in a.shape:
-            raise ValueError(f"tracktui.Image: an array must be H×W, H×W×1, H×W×3 or H×W×4 (or C×H×W), "
-                             f"got shape {a.shape}")
+            raise ValueError(
+                f"tracktui.Image: an array must be H×W, H×W×1, H×W×3 or H×W×4 (or C×H×W), got shape {a.shape}"
+            )
         if a.nbytes > 4 * MAX_MEDIA_BYTES:
             raise ValueError(too_big("the image array", a.nbytes, 4 * MAX_MEDIA_BYTES))
         kind = a.dtype.kind
@@ -94,8 +106,10 @@ class Image(Media):
         elif kind == "f":
             lo, hi = (float(a.min()), float(a.max()))
             if not (lo >= 0.0 and hi <= 1.0):  # also False for NaN
-                raise ValueError(f"tracktui.Image: float pixels must lie in 0..1, got {lo:g}..{hi:g} "
-                                 f"(scale to 0..1 or pass uint8)")
+                raise ValueError(
+                    f"tracktui.Image: float pixels must lie in 0..1, got {lo:g}..{hi:g} "
+                    f"(scale to 0..1 or pass uint8)"
+                )
             a = (a.astype(np.float32) * 255.0 + 0.5).astype(np.uint8)
         elif kind in "iu":
             lo, hi = int(a.min()), int(a.max())
@@ -118,8 +132,12 @@ class Image(Media):
 
     def _item(self) -> Item:
         if self._cached is None or self._cached.error is not None:
-            meta: dict[str, Any] = {"width": self.width, "height": self.height, "mode": self.mode,
-                                    "format": self._format}
+            meta: dict[str, Any] = {
+                "width": self.width,
+                "height": self.height,
+                "mode": self.mode,
+                "format": self._format,
+            }
             if self.caption is not None:
                 meta["caption"] = self.caption
             self._cached = Item("image", meta, data=self._data, raw=self._raw)
@@ -138,4 +156,3 @@ def _is_pil(x: Any) -> bool:
     if not mod.startswith("PIL"):
         return any(c.__module__.startswith("PIL") for c in type(x).__mro__)
     return True
-

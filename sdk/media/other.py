@@ -52,8 +52,12 @@ class Audio(Media):
             if fmt == "wav":
                 try:
                     with wave.open(io.BytesIO(data)) as w:
-                        meta.update(sample_rate=w.getframerate(), channels=w.getnchannels(),
-                                    samples=w.getnframes(), duration=w.getnframes() / w.getframerate())
+                        meta.update(
+                            sample_rate=w.getframerate(),
+                            channels=w.getnchannels(),
+                            samples=w.getnframes(),
+                            duration=w.getnframes() / w.getframerate(),
+                        )
                 except (wave.Error, EOFError, ZeroDivisionError) as e:
                     raise ValueError(f"tracktui.Audio: not a readable WAV file ({e})") from e
             elif sample_rate is not None:
@@ -66,8 +70,9 @@ class Audio(Media):
             if a.ndim == 2 and a.shape[0] < a.shape[1] and a.shape[0] <= 8:
                 a = a.T  # channels × samples to samples × channels
             if a.ndim not in (1, 2) or a.shape[0] == 0 or (a.ndim == 2 and not 1 <= a.shape[1] <= 8):
-                raise ValueError(f"tracktui.Audio: samples must be 1-d or samples × channels (1..8), "
-                                 f"got shape {a.shape}")
+                raise ValueError(
+                    f"tracktui.Audio: samples must be 1-d or samples × channels (1..8), got shape {a.shape}"
+                )
             if a.dtype.kind == "f":
                 import numpy as np
 
@@ -82,11 +87,18 @@ class Audio(Media):
                 raise ValueError(too_big("the audio as WAV", a.shape[0] * 2))
             self._raw = a
             n = int(a.shape[0])
-            meta.update(format="wav", sample_rate=int(sample_rate), channels=1 if a.ndim == 1 else int(a.shape[1]),
-                        samples=n, duration=n / int(sample_rate))
+            meta.update(
+                format="wav",
+                sample_rate=int(sample_rate),
+                channels=1 if a.ndim == 1 else int(a.shape[1]),
+                samples=n,
+                duration=n / int(sample_rate),
+            )
         else:
-            raise TypeError(f"tracktui.Audio takes a numpy array with sample_rate, a file path or bytes, "
-                            f"not {type(data_or_path).__name__}")
+            raise TypeError(
+                f"tracktui.Audio takes a numpy array with sample_rate, a file path or bytes, "
+                f"not {type(data_or_path).__name__}"
+            )
         self._meta = _caption(meta, caption)
 
     def _item(self) -> Item:
@@ -99,8 +111,13 @@ class Video(Media):
 
     _type = "video"
 
-    def __init__(self, data_or_path: Any, caption: str | None = None, fps: float | None = None,
-                 format: str | None = None):
+    def __init__(
+        self,
+        data_or_path: Any,
+        caption: str | None = None,
+        fps: float | None = None,
+        format: str | None = None,
+    ):
         self._data: bytes | None = None
         self._raw: Any = None
         meta: dict[str, Any] = {}
@@ -132,8 +149,10 @@ class Video(Media):
             self._data = data
         elif hasattr(data_or_path, "shape"):
             if format not in (None, "gif"):
-                raise ValueError(f"tracktui.Video: frames from an array are stored as GIF; format={format!r} "
-                                 f"needs a file path (encode it yourself and pass the file)")
+                raise ValueError(
+                    f"tracktui.Video: frames from an array are stored as GIF; format={format!r} "
+                    f"needs a file path (encode it yourself and pass the file)"
+                )
             import numpy as np
 
             a = to_numpy(data_or_path)
@@ -155,11 +174,19 @@ class Video(Media):
                 raise ValueError(too_big("the frames", a.nbytes, 4 * MAX_MEDIA_BYTES))
             fps = float(fps or 4)
             self._raw = a
-            meta.update(format="gif", frames=int(a.shape[0]), width=int(a.shape[2]), height=int(a.shape[1]),
-                        fps=fps, duration=a.shape[0] / fps)
+            meta.update(
+                format="gif",
+                frames=int(a.shape[0]),
+                width=int(a.shape[2]),
+                height=int(a.shape[1]),
+                fps=fps,
+                duration=a.shape[0] / fps,
+            )
         else:
-            raise TypeError(f"tracktui.Video takes a file path, bytes or a frames array, "
-                            f"not {type(data_or_path).__name__}")
+            raise TypeError(
+                f"tracktui.Video takes a file path, bytes or a frames array, "
+                f"not {type(data_or_path).__name__}"
+            )
         self._meta = _caption(meta, caption)
 
     def _item(self) -> Item:
@@ -174,15 +201,21 @@ class Html(Media):
     def __init__(self, data: Any, inject: bool = True):
         if hasattr(data, "read"):
             data = data.read()
-        if isinstance(data, os.PathLike) or (isinstance(data, str) and "<" not in data and len(data) < 4096
-                                             and data.lower().endswith((".html", ".htm"))):
+        if isinstance(data, os.PathLike) or (
+            isinstance(data, str)
+            and "<" not in data
+            and len(data) < 4096
+            and data.lower().endswith((".html", ".htm"))
+        ):
             text = read_file(data, "Html").decode("utf-8", errors="replace")
         elif isinstance(data, str):
             text = data
         elif isinstance(data, bytes):
             text = data.decode("utf-8", errors="replace")
         else:
-            raise TypeError(f"tracktui.Html takes a string of HTML, a path or a file, not {type(data).__name__}")
+            raise TypeError(
+                f"tracktui.Html takes a string of HTML, a path or a file, not {type(data).__name__}"
+            )
         self._data = text.encode("utf-8")
         if len(self._data) > MAX_MEDIA_BYTES:
             raise ValueError(too_big("the HTML", len(self._data)))
@@ -213,8 +246,10 @@ class Object3D(Media):
             name = str(data_or_path).lower()
             fmt = next((f for f in _3D_FORMATS if name.endswith("." + f)), None)
             if fmt is None:
-                raise ValueError(f"tracktui.Object3D: a file must be one of {', '.join(_3D_FORMATS)}, "
-                                 f"got {Path(data_or_path).name!r}")
+                raise ValueError(
+                    f"tracktui.Object3D: a file must be one of {', '.join(_3D_FORMATS)}, "
+                    f"got {Path(data_or_path).name!r}"
+                )
             data = read_file(data_or_path, "Object3D")
             meta["format"] = fmt
             count = _point_count(fmt, data)
@@ -234,8 +269,9 @@ class Object3D(Media):
             self._raw = np.array(a, dtype=np.float32)
             meta.update(format="points", point_count=int(a.shape[0]), columns=int(a.shape[1]))
         else:
-            raise TypeError(f"tracktui.Object3D takes an N×3/4/6 array or a file path, "
-                            f"not {type(data_or_path).__name__}")
+            raise TypeError(
+                f"tracktui.Object3D takes an N×3/4/6 array or a file path, not {type(data_or_path).__name__}"
+            )
         self._meta = _caption(meta, caption)
 
     @classmethod

@@ -49,7 +49,7 @@ class MediaItem:
         return img
 
     def numpy(self) -> Any:
-        """An image as an H×W(×C) uint8 array; points of an Object3D as an N×C float32 array; audio samples."""
+        """An image as an H×W(×C) uint8 array; an Object3D's points as N×C float32; audio as int16 samples."""
         import numpy as np
 
         if self.type == "object3d" and self.meta.get("format") == "points":
@@ -91,8 +91,14 @@ class MediaItem:
         """A plot's spec: its type, which columns it draws, its title."""
         return dict(self.meta.get("spec", {}))
 
-    def rows(self, offset: int = 0, limit: int | None = None, where: dict[str, Any] | None = None,
-             order_by: str | None = None, descending: bool = False) -> list[list[Any]]:
+    def rows(
+        self,
+        offset: int = 0,
+        limit: int | None = None,
+        where: dict[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+    ) -> list[list[Any]]:
         """Rows of a table or plot as lists of cells; where={column: value} filters, order_by sorts (in SQL).
         Image cells come back as MediaItems."""
         cols = self.columns
@@ -101,22 +107,32 @@ class MediaItem:
             if name not in idx:
                 raise KeyError(f"no column {name!r} (columns: {cols})")
         with Reader(self._dir) as r:
-            rows = smedia.table_rows(r, self.run_id, self.key, self.step, self.index, offset=offset, limit=limit,
-                                     where={idx[k]: v for k, v in (where or {}).items()},
-                                     order_by=idx[order_by] if order_by else None, descending=descending)
+            rows = smedia.table_rows(
+                r,
+                self.run_id,
+                self.key,
+                self.step,
+                self.index,
+                offset=offset,
+                limit=limit,
+                where={idx[k]: v for k, v in (where or {}).items()},
+                order_by=idx[order_by] if order_by else None,
+                descending=descending,
+            )
         return [[self._cell(c) for c in row] for row in rows]
 
     def _cell(self, c: Any) -> Any:
         if isinstance(c, dict) and c.get("_type") == "image" and c.get("sha256"):
             meta = {k: v for k, v in c.items() if k not in ("_type", "sha256")}
-            return MediaItem(self.run_id, self.key, self.step, self.index, "image", meta, c["sha256"], None,
-                             self._dir)
+            return MediaItem(
+                self.run_id, self.key, self.step, self.index, "image", meta, c["sha256"], None, self._dir
+            )
         return c
 
     def dicts(self, **kwargs: Any) -> list[dict[str, Any]]:
         """Rows as dicts of column -> cell (same arguments as rows())."""
         cols = self.columns
-        return [dict(zip(cols, row)) for row in self.rows(**kwargs)]
+        return [dict(zip(cols, row, strict=False)) for row in self.rows(**kwargs)]
 
     def dataframe(self) -> Any:
         """A table as a pandas DataFrame (needs pandas)."""

@@ -11,6 +11,9 @@ from .base import Media
 from .image import Image
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
 def _cell(v: Any, where: str) -> Any:
     """A cell as the store keeps it; a clear TypeError for what a table cannot hold."""
     if v is None or isinstance(v, (str, bool, int, float, Image)):
@@ -21,10 +24,14 @@ def _cell(v: Any, where: str) -> Any:
         if isinstance(x, (bool, int, float)):
             return x
     if isinstance(v, Media):
-        raise TypeError(f"tracktui.Table: {where} is a {type(v).__name__}; table cells may hold numbers, "
-                        f"strings, booleans, None or tracktui.Image")
-    raise TypeError(f"tracktui.Table: {where} is a {type(v).__name__} ({str(v)[:40]!r}); table cells may hold "
-                    f"numbers, strings, booleans, None or tracktui.Image")
+        raise TypeError(
+            f"tracktui.Table: {where} is a {type(v).__name__}; table cells may hold numbers, "
+            f"strings, booleans, None or tracktui.Image"
+        )
+    raise TypeError(
+        f"tracktui.Table: {where} is a {type(v).__name__} ({str(v)[:40]!r}); table cells may hold "
+        f"numbers, strings, booleans, None or tracktui.Image"
+    )
 
 
 class Table(Media):
@@ -32,8 +39,16 @@ class Table(Media):
 
     _type = "table"
 
-    def __init__(self, columns: Sequence[str] | None = None, data: Any = None, rows: Any = None,
-                 dataframe: Any = None, dtype: Any = None, optional: Any = True, allow_mixed_types: bool = False):
+    def __init__(
+        self,
+        columns: Sequence[str] | None = None,
+        data: Any = None,
+        rows: Any = None,
+        dataframe: Any = None,
+        dtype: Any = None,
+        optional: Any = True,
+        allow_mixed_types: bool = False,
+    ):
         if rows is not None and data is None:
             data = rows
         if dataframe is not None:
@@ -62,14 +77,19 @@ class Table(Media):
     def add_data(self, *row: Any) -> None:
         """Append one row (one value per column)."""
         if len(row) != len(self.columns):
-            raise ValueError(f"tracktui.Table: a row has {len(row)} values but the table has "
-                             f"{len(self.columns)} columns {self.columns}")
+            raise ValueError(
+                f"tracktui.Table: a row has {len(row)} values but the table has "
+                f"{len(self.columns)} columns {self.columns}"
+            )
         if len(self.data) >= MAX_TABLE_ROWS:
             raise ValueError(f"tracktui.Table: a table holds at most {MAX_TABLE_ROWS} rows")
         if (len(self.data) + 1) * len(self.columns) > MAX_TABLE_CELLS:
             raise ValueError(f"tracktui.Table: a table holds at most {MAX_TABLE_CELLS} cells")
-        n = len(self.data)
-        self.data.append([_cell(v, f"row {n}, column {c!r}") for v, c in zip(row, self.columns)])
+        cells = list(row)
+        for i, v in enumerate(cells):
+            if type(v) not in _PLAIN:
+                cells[i] = _cell(v, f"row {len(self.data)}, column {self.columns[i]!r}")
+        self.data.append(cells)
 
     def add_column(self, name: str, data: Sequence[Any], optional: bool = False) -> None:
         """Append a column (one value per existing row)."""
@@ -78,13 +98,15 @@ class Table(Media):
             raise ValueError(f"tracktui.Table: there is already a column {name!r}")
         values = list(data)
         if self.data and len(values) != len(self.data):
-            raise ValueError(f"tracktui.Table: column {name!r} has {len(values)} values but the table has "
-                             f"{len(self.data)} rows")
+            raise ValueError(
+                f"tracktui.Table: column {name!r} has {len(values)} values but the table has "
+                f"{len(self.data)} rows"
+            )
         cells = [_cell(v, f"row {i}, column {name!r}") for i, v in enumerate(values)]
         if not self.data:
             self.data = [[c] for c in cells]
         else:
-            for row, c in zip(self.data, cells):
+            for row, c in zip(self.data, cells, strict=False):
                 row.append(c)
         self.columns.append(name)
 
@@ -99,4 +121,3 @@ class Table(Media):
 
     def _ref(self) -> dict[str, Any]:
         return {"_type": "table", "columns": list(self.columns), "rows": len(self.data)}
-

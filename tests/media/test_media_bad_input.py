@@ -9,39 +9,41 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 import tracktui
 from tracktui.media import image as image_module
 from tracktui.store import media as store_media
 
 
-@pytest.mark.parametrize(("build", "error", "words"), [
-    (lambda: tracktui.Image(np.zeros((6, 6, 5), dtype=np.uint8)), ValueError, "H×W"),
-    (lambda: tracktui.Image(np.zeros((2, 3, 4, 5), dtype=np.uint8)), ValueError, "shape"),
-    (lambda: tracktui.Image(np.full((4, 4), 2.0)), ValueError, "0..1"),
-    (lambda: tracktui.Image(np.full((4, 4), np.nan)), ValueError, "0..1"),
-    (lambda: tracktui.Image(np.full((4, 4), 300)), ValueError, "0..255"),
-    (lambda: tracktui.Image(np.zeros((4, 4), dtype=np.complex64)), TypeError, "dtype"),
-    (lambda: tracktui.Image(object()), TypeError, "numpy array"),
-    (lambda: tracktui.Image(b"not an image"), ValueError, "Pillow"),
-    (lambda: tracktui.Image("/no/such/file.png"), ValueError, "not a file"),
-    (lambda: tracktui.Table(columns=["a", "b"], data=[[1]]), ValueError, "2 columns"),
-    (lambda: tracktui.Table(columns=["a"], data=[[{"x": 1}]]), TypeError, "row 0, column 'a'"),
-    (lambda: tracktui.Table(columns=["a", "a"]), ValueError, "unique"),
-    (lambda: tracktui.Histogram([1, 2], num_bins=0), ValueError, "num_bins"),
-    (lambda: tracktui.Histogram(np_histogram=([1, 2], [0, 1])), ValueError, "len(edges)"),
-    (lambda: tracktui.Histogram(["a", "b"]), TypeError, "numbers"),
-    (lambda: tracktui.Audio(np.zeros(10)), ValueError, "sample_rate"),
-    (lambda: tracktui.Audio(np.zeros((10, 10, 2)), sample_rate=8000), ValueError, "shape"),
-    (lambda: tracktui.Video(np.zeros((3, 8, 8), dtype=np.uint8)), ValueError, "T×C×H×W"),
-    (lambda: tracktui.Video(np.zeros((3, 3, 8, 8), dtype=np.uint8), format="mp4"), ValueError, "GIF"),
-    (lambda: tracktui.Object3D(np.zeros((5, 2))), ValueError, "N×3"),
-    (lambda: tracktui.Object3D("model.xyz"), ValueError, "one of"),
-    (lambda: tracktui.Html(42), TypeError, "HTML"),
-    (lambda: tracktui.Text(b"x"), TypeError, "string"),
-    (lambda: tracktui.plot.line(tracktui.Table(columns=["x"]), "x", "y"), ValueError, "no column 'y'"),
-    (lambda: tracktui.plot.confusion_matrix(y_true=[0, 1], preds=[0]), ValueError, "predictions"),
-])
+@pytest.mark.parametrize(
+    ("build", "error", "words"),
+    [
+        (lambda: tracktui.Image(np.zeros((6, 6, 5), dtype=np.uint8)), ValueError, "H×W"),
+        (lambda: tracktui.Image(np.zeros((2, 3, 4, 5), dtype=np.uint8)), ValueError, "shape"),
+        (lambda: tracktui.Image(np.full((4, 4), 2.0)), ValueError, "0..1"),
+        (lambda: tracktui.Image(np.full((4, 4), np.nan)), ValueError, "0..1"),
+        (lambda: tracktui.Image(np.full((4, 4), 300)), ValueError, "0..255"),
+        (lambda: tracktui.Image(np.zeros((4, 4), dtype=np.complex64)), TypeError, "dtype"),
+        (lambda: tracktui.Image(object()), TypeError, "numpy array"),
+        (lambda: tracktui.Image(b"not an image"), ValueError, "Pillow"),
+        (lambda: tracktui.Image("/no/such/file.png"), ValueError, "not a file"),
+        (lambda: tracktui.Table(columns=["a", "b"], data=[[1]]), ValueError, "2 columns"),
+        (lambda: tracktui.Table(columns=["a"], data=[[{"x": 1}]]), TypeError, "row 0, column 'a'"),
+        (lambda: tracktui.Table(columns=["a", "a"]), ValueError, "unique"),
+        (lambda: tracktui.Histogram([1, 2], num_bins=0), ValueError, "num_bins"),
+        (lambda: tracktui.Histogram(np_histogram=([1, 2], [0, 1])), ValueError, "len(edges)"),
+        (lambda: tracktui.Histogram(["a", "b"]), TypeError, "numbers"),
+        (lambda: tracktui.Audio(np.zeros(10)), ValueError, "sample_rate"),
+        (lambda: tracktui.Audio(np.zeros((10, 10, 2)), sample_rate=8000), ValueError, "shape"),
+        (lambda: tracktui.Video(np.zeros((3, 8, 8), dtype=np.uint8)), ValueError, "T×C×H×W"),
+        (lambda: tracktui.Video(np.zeros((3, 3, 8, 8), dtype=np.uint8), format="mp4"), ValueError, "GIF"),
+        (lambda: tracktui.Object3D(np.zeros((5, 2))), ValueError, "N×3"),
+        (lambda: tracktui.Object3D("model.xyz"), ValueError, "one of"),
+        (lambda: tracktui.Html(42), TypeError, "HTML"),
+        (lambda: tracktui.Text(b"x"), TypeError, "string"),
+        (lambda: tracktui.plot.line(tracktui.Table(columns=["x"]), "x", "y"), ValueError, "no column 'y'"),
+        (lambda: tracktui.plot.confusion_matrix(y_true=[0, 1], preds=[0]), ValueError, "predictions"),
+    ],
+)
 def test_building_bad_objects_raises_clearly(build: Any, error: type[Exception], words: str) -> None:
     with pytest.raises(error) as info:
         build()
@@ -57,7 +59,9 @@ def test_size_cap_at_build(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_log_skips_a_bad_value_and_keeps_the_other_keys(store: Path, run: Any, read: Any) -> None:
     gallery = [tracktui.Image(np.zeros((2, 2), dtype=np.uint8)), tracktui.Text("mixed")]
     with pytest.warns(tracktui.TrackTuiWarning, match="'mixed_gallery' could not be stored"):
-        run.log({"mixed_gallery": gallery, "loss": 0.5, "img": tracktui.Image(np.ones((2, 2), dtype=np.uint8))})
+        run.log(
+            {"mixed_gallery": gallery, "loss": 0.5, "img": tracktui.Image(np.ones((2, 2), dtype=np.uint8))}
+        )
     run.log({"loss": 0.25})
     api = read(run)
     rows = api.history()
@@ -105,16 +109,27 @@ def test_keys_never_become_paths(tmp_path: Path, key: str) -> None:
     os.chdir(work)
     try:
         run = tracktui.init(project="p", dir=store)
-        run.log({key: tracktui.Image(np.zeros((2, 2), dtype=np.uint8)),
-                 key + "/t": tracktui.Table(columns=["a"], data=[[1]]), key + "/txt": tracktui.Text("t")})
+        run.log(
+            {
+                key: tracktui.Image(np.zeros((2, 2), dtype=np.uint8)),
+                key + "/t": tracktui.Table(columns=["a"], data=[[1]]),
+                key + "/txt": tracktui.Text("t"),
+            }
+        )
         run.save(str(work / "data.txt"), base_path=str(store))  # outside base: the base name
         run.finish()
     finally:
         os.chdir(cwd)
     made = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
-    assert made == ["deep", "deep/store", "deep/store/tracktui.db", "deep/store/tracktui.db-shm",
-                    "deep/store/tracktui.db-wal", "work", "work/data.txt"] or made == [
-        "deep", "deep/store", "deep/store/tracktui.db", "work", "work/data.txt"]
+    assert made == [
+        "deep",
+        "deep/store",
+        "deep/store/tracktui.db",
+        "deep/store/tracktui.db-shm",
+        "deep/store/tracktui.db-wal",
+        "work",
+        "work/data.txt",
+    ] or made == ["deep", "deep/store", "deep/store/tracktui.db", "work", "work/data.txt"]
     api = tracktui.Api(store).run(run.id)
     assert api.media(key)[0].type == "image"
     assert api.table(key + "/t") == [{"a": 1}]

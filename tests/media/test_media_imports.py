@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,10 +18,17 @@ def _python(code: str) -> str:
 
 
 def test_import_tracktui_loads_no_media_libraries() -> None:
-    code = ("import sys, tracktui; tracktui.Image; tracktui.plot; "
-            "print(sorted(m for m in ('numpy', 'PIL', 'torch', 'pandas') if m in sys.modules))")
-    assert _python("import sys, tracktui; print(sorted(m for m in ('numpy', 'PIL', 'tracktui.media') "
-                   "if m in sys.modules))") == "[]"
+    code = (
+        "import sys, tracktui; tracktui.Image; tracktui.plot; "
+        "print(sorted(m for m in ('numpy', 'PIL', 'torch', 'pandas') if m in sys.modules))"
+    )
+    assert (
+        _python(
+            "import sys, tracktui; print(sorted(m for m in ('numpy', 'PIL', 'tracktui.media') "
+            "if m in sys.modules))"
+        )
+        == "[]"
+    )
     assert _python(code) == "[]"  # even the media classes load numpy and Pillow only when used
 
 

@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image as PILImage
-
 import tracktui
+from PIL import Image as PILImage
 from tracktui.store import Reader
 
 
@@ -25,10 +24,18 @@ def test_image_arrays_pil_files_and_bytes(read: Any, run: Any, tmp_path: Path) -
     pil.save(png_path)
     jpeg = io.BytesIO()
     pil.save(jpeg, format="JPEG")
-    run.log({"rgb": tracktui.Image(rgb, caption="noise"), "gray": tracktui.Image(gray),
-             "rgba": tracktui.Image(rgba), "floats": tracktui.Image(floats), "pil": tracktui.Image(pil),
-             "path": tracktui.Image(str(png_path)), "jpeg": tracktui.Image(jpeg.getvalue()),
-             "chw": tracktui.Image(rgb.transpose(2, 0, 1).copy())})
+    run.log(
+        {
+            "rgb": tracktui.Image(rgb, caption="noise"),
+            "gray": tracktui.Image(gray),
+            "rgba": tracktui.Image(rgba),
+            "floats": tracktui.Image(floats),
+            "pil": tracktui.Image(pil),
+            "path": tracktui.Image(str(png_path)),
+            "jpeg": tracktui.Image(jpeg.getvalue()),
+            "chw": tracktui.Image(rgb.transpose(2, 0, 1).copy()),
+        }
+    )
     api = read(run)
     assert np.array_equal(api.image("rgb", format="numpy"), rgb)
     assert api.media("rgb")[0].caption == "noise"
@@ -48,7 +55,7 @@ def test_image_arrays_pil_files_and_bytes(read: Any, run: Any, tmp_path: Path) -
 
 def test_gallery_and_dedup(read: Any, run: Any, store: Path) -> None:
     imgs = [tracktui.Image(np.full((3, 3), i * 40, dtype=np.uint8), caption=f"c{i}") for i in range(3)]
-    for step in range(4):
+    for _step in range(4):
         run.log({"gallery": imgs, "same": imgs[0]})
     api = read(run)
     items = api.media("gallery", step=2)
@@ -97,8 +104,16 @@ def test_table_dataframe_round_trip(read: Any, run: Any) -> None:
 
 def test_histograms_explicit_and_automatic(read: Any, run: Any) -> None:
     data = np.random.default_rng(3).normal(size=1000)
-    run.log({"h": tracktui.Histogram(data, num_bins=20), "np": tracktui.Histogram(np_histogram=np.histogram(data)),
-             "list": [1, 2, 2, 3, 3, 3], "arr": data, "withnan": [1.0, float("nan"), 2.0], "acc": 0.9})
+    run.log(
+        {
+            "h": tracktui.Histogram(data, num_bins=20),
+            "np": tracktui.Histogram(np_histogram=np.histogram(data)),
+            "list": [1, 2, 2, 3, 3, 3],
+            "arr": data,
+            "withnan": [1.0, float("nan"), 2.0],
+            "acc": 0.9,
+        }
+    )
     api = read(run)
     counts, edges = api.histogram("h")
     ref_counts, ref_edges = np.histogram(data, bins=20)
@@ -119,16 +134,22 @@ def test_plots(read: Any, run: Any) -> None:
     t = tracktui.Table(columns=["x", "y", "name"], data=[[i, i * i, f"n{i}"] for i in range(5)])
     y_true = np.array([0, 1, 2, 1, 0, 2, 1])
     probs = np.eye(3)[[0, 1, 1, 1, 0, 2, 2]] * 0.8 + 0.2 / 3
-    run.log({
-        "line": tracktui.plot.line(t, "x", "y", title="sq"),
-        "scatter": tracktui.plot.scatter(t, "x", "y"),
-        "bar": tracktui.plot.bar(t, "name", "y"),
-        "hist": tracktui.plot.histogram(t, "y"),
-        "series": tracktui.plot.line_series([0, 1, 2], [[1, 2, 3], [3, 2, 1]], keys=["up", "down"], xname="t"),
-        "cm": tracktui.plot.confusion_matrix(y_true=y_true, preds=probs.argmax(1), class_names=["a", "b", "c"]),
-        "pr": tracktui.plot.pr_curve(y_true, probs, labels=["a", "b", "c"]),
-        "roc": tracktui.plot.roc_curve(y_true, probs),
-    })
+    run.log(
+        {
+            "line": tracktui.plot.line(t, "x", "y", title="sq"),
+            "scatter": tracktui.plot.scatter(t, "x", "y"),
+            "bar": tracktui.plot.bar(t, "name", "y"),
+            "hist": tracktui.plot.histogram(t, "y"),
+            "series": tracktui.plot.line_series(
+                [0, 1, 2], [[1, 2, 3], [3, 2, 1]], keys=["up", "down"], xname="t"
+            ),
+            "cm": tracktui.plot.confusion_matrix(
+                y_true=y_true, preds=probs.argmax(1), class_names=["a", "b", "c"]
+            ),
+            "pr": tracktui.plot.pr_curve(y_true, probs, labels=["a", "b", "c"]),
+            "roc": tracktui.plot.roc_curve(y_true, probs),
+        }
+    )
     api = read(run)
     line = api.plot("line")
     assert line["spec"] == {"type": "line", "x": "x", "y": "y", "stroke": None, "title": "sq"}
@@ -144,7 +165,9 @@ def test_plots(read: Any, run: Any) -> None:
     pr = api.plot("pr")
     assert pr["spec"]["type"] == "pr_curve" and {r["class"] for r in pr["data"]} == {"a", "b", "c"}
     roc = [r for r in api.plot("roc")["data"] if r["class"] == "0"]
-    assert roc[0] == {"class": "0", "fpr": 0.0, "tpr": 0.0} and roc[-1]["fpr"] == 1.0 and roc[-1]["tpr"] == 1.0
+    assert (
+        roc[0] == {"class": "0", "fpr": 0.0, "tpr": 0.0} and roc[-1]["fpr"] == 1.0 and roc[-1]["tpr"] == 1.0
+    )
     assert api.media("roc")[0].type == "plot"
 
 
@@ -162,16 +185,28 @@ def test_audio_video_html_object3d_text(read: Any, run: Any, tmp_path: Path) -> 
     obj.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
     html_path = tmp_path / "page.html"
     html_path.write_text("<html><title>Report</title><body>hi</body></html>")
-    run.log({"audio": tracktui.Audio(samples, sample_rate=16000, caption="tone"),
-             "wav": tracktui.Audio(str(wav_path)),
-             "video": tracktui.Video(frames, fps=3),
-             "html": tracktui.Html("<p>hello</p>"), "page": tracktui.Html(html_path),
-             "cloud": tracktui.Object3D(points), "mesh": tracktui.Object3D(str(obj)),
-             "notes": tracktui.Text("# Title\n\nsome *markdown*")})
+    run.log(
+        {
+            "audio": tracktui.Audio(samples, sample_rate=16000, caption="tone"),
+            "wav": tracktui.Audio(str(wav_path)),
+            "video": tracktui.Video(frames, fps=3),
+            "html": tracktui.Html("<p>hello</p>"),
+            "page": tracktui.Html(html_path),
+            "cloud": tracktui.Object3D(points),
+            "mesh": tracktui.Object3D(str(obj)),
+            "notes": tracktui.Text("# Title\n\nsome *markdown*"),
+        }
+    )
     api = read(run)
     audio = api.media("audio")[0]
-    assert audio.meta == {"format": "wav", "sample_rate": 16000, "channels": 1, "samples": 4000,
-                          "duration": 0.25, "caption": "tone"}
+    assert audio.meta == {
+        "format": "wav",
+        "sample_rate": 16000,
+        "channels": 1,
+        "samples": 4000,
+        "duration": 0.25,
+        "caption": "tone",
+    }
     assert np.array_equal(audio.numpy(), (samples * 32767).round().astype("<i2"))
     wav = api.media("wav")[0]
     assert wav.meta["duration"] == 0.2 and wav.meta["channels"] == 2 and wav.bytes() == wav_path.read_bytes()

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import tracktui
 from tracktui import files
 
@@ -44,8 +43,9 @@ def test_end_stores_what_exists_at_finish(workdir: Path, run: Any, read: Any) ->
     assert api.files() == ["out/r.json"] and api.file("out/r.json") == b"{}"
 
 
-def test_live_follows_changes(workdir: Path, run: Any, read: Any, store: Path,
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_live_follows_changes(
+    workdir: Path, run: Any, read: Any, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(files, "LIVE_INTERVAL", 0.05)
     log = workdir / "train.log"
     log.write_text("one\n")
