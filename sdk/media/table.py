@@ -10,7 +10,6 @@ from tracktui.store.media import MAX_TABLE_CELLS, MAX_TABLE_ROWS, Item
 from .base import Media
 from .image import Image
 
-
 _PLAIN = frozenset((str, int, float, bool, type(None)))
 
 
