@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import sqlite3
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,9 +27,12 @@ from .writer import PREPARERS, Batch, Record, register_handler
 MAX_MEDIA_BYTES = 64 << 20  # one encoded image, audio, video, HTML page or 3D file
 MAX_TABLE_ROWS = 200_000  # rows of one table or plot
 MAX_TABLE_CELLS = 5_000_000  # cells of one table
+MAX_PENDING_BYTES = 512 << 20  # raw pixels/samples queued for encoding before log() waits for the writer
 PNG_COMPRESS_LEVEL = 6  # Pillow's default: smaller stores, encoding happens on the writer thread anyway
 
 _warned: set[str] = set()
+_pending_bytes = 0
+_pending_cv = threading.Condition()
 
 
 def _warn_once(cause: str, message: str) -> None:
@@ -62,6 +66,7 @@ class Item:
     blobs: dict[str, bytes] = field(default_factory=dict)  # bytes of image cells, by sha256
     row_json: list[str] | None = None
     meta_json: str | None = None
+    pending: int = 0  # raw bytes counted in the queue-wide total until encoded
 
     def ref(self) -> dict[str, Any]:
         """The JSON a table cell keeps for this (image) item."""
@@ -176,9 +181,47 @@ def _encode_rows(item: Item) -> None:
 
 def prepare(records: list[Record]) -> None:
     """Encode every item of these media records (the writer calls this before its transaction)."""
+    global _pending_bytes
     for r in records:
         for item in r[4]:
             _encode(item)
+            if item.pending:
+                with _pending_cv:
+                    _pending_bytes -= item.pending
+                    item.pending = 0
+                    _pending_cv.notify_all()
+
+
+def _raw_size(raw: Any) -> int:
+    size = getattr(raw, "nbytes", None)
+    if isinstance(size, int):
+        return size
+    if hasattr(raw, "size") and hasattr(raw, "getbands"):  # a PIL image
+        return int(raw.size[0] * raw.size[1] * len(raw.getbands()))
+    return 0
+
+
+def count_pending(items: list[Item]) -> bool:
+    """Add the raw bytes of items to the queue-wide total; True when it is over MAX_PENDING_BYTES."""
+    global _pending_bytes
+    with _pending_cv:
+        for item in items:
+            raw = item.raw
+            if raw is not None and item.pending == 0 and item.sha256 is None and item.error is None:
+                item.pending = _raw_size(raw)
+                _pending_bytes += item.pending
+        return _pending_bytes > MAX_PENDING_BYTES
+
+
+def wait_pending(timeout: float) -> bool:
+    """Wait until the raw bytes waiting for the encoder are under MAX_PENDING_BYTES; False on timeout."""
+    with _pending_cv:
+        return _pending_cv.wait_for(lambda: _pending_bytes <= MAX_PENDING_BYTES, timeout)
+
+
+def pending_bytes() -> int:
+    """Raw bytes queued for encoding (all runs of this process)."""
+    return _pending_bytes
 
 
 def _write_media(batch: Batch, records: list[Record]) -> None:

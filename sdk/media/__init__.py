@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 _HAVE_NUMPY: bool | None = None
+BACKPRESSURE_TIMEOUT = 60.0  # seconds log() waits at most for the encoder when MAX_PENDING_BYTES is passed
 
 
 def _have_numpy() -> bool:
@@ -103,7 +104,20 @@ def store(run: Any, key: str, step: int, obj: Any) -> dict[str, Any] | None:
             summary._data.pop(key, None)  # log() put a placeholder there
         return None
     run._put(("media", run.id, key, step, items))
+    if _store_media.count_pending(items):
+        _backpressure(run)
     return ref
+
+
+def _backpressure(run: Any) -> None:
+    """Too many raw pixels wait for the encoder: let the writer catch up (bounded memory, nothing dropped)."""
+    w = getattr(run, "_writer", None)
+    if w is None or not w._thread.is_alive():
+        return  # records are written inline when the writer thread is gone
+    w._wake.set()
+    if not _store_media.wait_pending(BACKPRESSURE_TIMEOUT):
+        warn_once("media-backpressure", "tracktui: the writer is slow to encode media; log() goes on waiting "
+                                        "no longer (memory may grow)")
 
 
 values.media_check = is_media

@@ -7,6 +7,7 @@ from typing import Any
 
 from tracktui.store.media import MAX_MEDIA_BYTES, Item, too_big
 
+from ..warn import warn_once
 from .base import Media, is_path, need_pil, read_file, to_numpy
 
 _KEEP_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"}
@@ -30,6 +31,8 @@ class Image(Media):
         file_type: str | None = None,
         normalize: bool = True,
     ):
+        if boxes is not None or masks is not None:
+            warn_once("image-overlays", "tracktui.Image: boxes and masks are not stored (yet); the image is")
         self.caption = None if caption is None else str(caption)
         self._data: bytes | None = None
         self._raw: Any = None

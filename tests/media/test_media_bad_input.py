@@ -135,3 +135,17 @@ def test_keys_never_become_paths(tmp_path: Path, key: str) -> None:
     assert api.table(key + "/t") == [{"a": 1}]
     assert api.files() == ["data.txt"]
     assert not Path("/etc/passwd").read_text().startswith("\x89PNG")
+
+
+def test_queued_pixels_are_bounded(store: Path, run: Any, read: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_media, "MAX_PENDING_BYTES", 64 * 64 * 3 * 4)  # four images may wait
+    seen = []
+    frames = [np.full((64, 64, 3), i, dtype=np.uint8) for i in range(40)]
+    for i, a in enumerate(frames):
+        run.log({"frame": tracktui.Image(a), "i": i})
+        seen.append(store_media.pending_bytes())
+    assert max(seen) <= 5 * 64 * 64 * 3  # log() waited for the encoder rather than queue them all
+    api = read(run)
+    assert store_media.pending_bytes() == 0
+    assert api.media_steps("frame") == list(range(40))
+    assert int(api.image("frame", step=39, format="numpy")[0, 0, 0]) == 39
