@@ -394,3 +394,45 @@ def table_count(reader: Any, run_id: str, key: str, step: int, index: int = 0) -
         (run_id, key, step, index),
     )
     return rows[0][0] if rows else 0
+
+
+def describe(ref: dict[str, Any]) -> str:
+    """A one-line description of a media reference or metadata (what a TUI cell or `show` prints)."""
+    t = str(ref.get("_type") or ref.get("type") or "media")
+    count = ref.get("count")
+    prefix = f"{count} × " if isinstance(count, int) and count > 1 else ""
+
+    def num(x: Any) -> str:
+        return f"{x:.4g}" if isinstance(x, float) else str(x)
+
+    if t == "image":
+        text = f"image {ref.get('width')}×{ref.get('height')} {ref.get('mode', '')}".rstrip()
+    elif t == "table":
+        cols = ref.get("columns") or []
+        text = f"table {ref.get('rows')} rows × {len(cols)} columns"
+    elif t == "histogram":
+        lo = ref.get("min", ref.get("lo"))
+        hi = ref.get("max", ref.get("hi"))
+        text = f"histogram {ref.get('num_bins')} bins [{num(lo)}, {num(hi)}]"
+    elif t == "plot":
+        spec = ref.get("spec") or {}
+        kind = ref.get("plot") or spec.get("type")
+        title = ref.get("title") or spec.get("title")
+        text = f"plot {kind}" + (f" {title!r}" if title else "") + f" ({ref.get('rows')} points)"
+    elif t == "audio":
+        text = f"audio {num(ref.get('duration', '?'))} s"
+        if ref.get("sample_rate"):
+            text += f" {ref['sample_rate']} Hz"
+    elif t == "video":
+        text = f"video {ref.get('format', '')} {ref.get('frames', '?')} frames".replace("  ", " ")
+        if ref.get("width"):
+            text += f" {ref['width']}×{ref['height']}"
+    elif t == "object3d":
+        text = f"3D {ref.get('format', '')} {ref.get('point_count', '?')} points"
+    elif t == "html":
+        text = "html" + (f" {ref['title']!r}" if ref.get("title") else f" {ref.get('chars', '?')} chars")
+    elif t == "text":
+        text = f"{ref.get('format', 'text')} {ref.get('lines', '?')} lines"
+    else:
+        text = t
+    return prefix + text

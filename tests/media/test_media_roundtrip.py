@@ -248,3 +248,18 @@ def test_relogging_a_step_replaces_it(read: Any, run: Any) -> None:
     assert len(items) == 1 and int(items[0].numpy()[0, 0]) == 1
     with pytest.raises(LookupError):
         api.image("g", step=7)
+
+
+def test_describe_for_the_tui(read: Any, run: Any) -> None:
+    from tracktui.store.media import describe
+
+    run.log({"g": [tracktui.Image(np.zeros((4, 6, 3), dtype=np.uint8))] * 2,
+             "t": tracktui.Table(columns=["a", "b"], data=[[1, 2]]), "h": [1.0, 2.0],
+             "a": tracktui.Audio(np.zeros(8000), sample_rate=16000)})
+    api = read(run)
+    summary = api.summary
+    assert describe(summary["g"]) == "2 × image 6×4 RGB"
+    assert describe(summary["t"]) == "table 1 rows × 2 columns"
+    assert describe(summary["h"]) == "histogram 64 bins [1, 2]"
+    assert describe(summary["a"]) == "audio 0.5 s 16000 Hz"
+    assert describe(api.media("h")[0].meta | {"type": "histogram"}) == "histogram 64 bins [1, 2]"
