@@ -117,7 +117,12 @@ def _start_live_thread() -> None:
 
 
 def _live_loop() -> None:
+    global _live_thread
     while not _stop.wait(LIVE_INTERVAL):
+        with _lock:  # exit when nothing is left to follow (save() starts a new thread under the same lock)
+            if not any(e.policy == "live" for entries in _entries.values() for e in entries):
+                _live_thread = None
+                return
         poll_live()
 
 

@@ -65,6 +65,10 @@ def test_live_follows_changes(
     os.utime(log, (time.time() + 5, time.time() + 5))
     api = read(run)  # finish stores the last version
     assert api.file("train.log") == b"one\ntwo\nthree\n"
+    deadline = time.monotonic() + 5
+    while files._live_thread is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert files._live_thread is None  # the poller stops once no run has live files
 
 
 def test_bad_policy_and_missing_files(workdir: Path, run: Any) -> None:
