@@ -15,7 +15,8 @@ _KEEP_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"}
 
 class Image(Media):
     """An image: a numpy array (H×W, H×W×1, H×W×3, H×W×4; uint8 or floats in 0..1), a torch tensor (also
-    C×H×W), a PIL image, a file path, or PNG/JPEG bytes. Arrays and PIL images are stored as PNG."""
+    C×H×W), a PIL image, a matplotlib figure, a file path, or PNG/JPEG bytes. Arrays and PIL images are
+    stored as PNG."""
 
     _type = "image"
 
@@ -51,6 +52,10 @@ class Image(Media):
             self._from_pil(x, mode)
         elif hasattr(x, "shape") or isinstance(x, (list, tuple)):
             self._from_array(x, mode)
+        elif callable(getattr(x, "savefig", None)):  # a matplotlib figure, or pyplot itself
+            buf = io.BytesIO()
+            x.savefig(buf, format="png")
+            self._from_bytes(buf.getvalue(), mode)
         else:
             raise TypeError(
                 f"tracktui.Image takes a numpy array, a torch tensor, a PIL image, a file path or "

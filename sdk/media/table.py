@@ -114,6 +114,12 @@ class Table(Media):
         i = self.columns.index(name)
         return [row[i] for row in self.data]
 
+    def get_dataframe(self) -> Any:
+        """The table as a pandas DataFrame (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.data, columns=self.columns)
+
     def _item(self) -> Item:
         rows = [[c._item() if isinstance(c, Image) else c for c in row] for row in self.data]
         return Item("table", {"columns": list(self.columns), "rows": len(rows)}, rows=rows)

@@ -263,3 +263,14 @@ def test_describe_for_the_tui(read: Any, run: Any) -> None:
     assert describe(summary["h"]) == "histogram 64 bins [1, 2]"
     assert describe(summary["a"]) == "audio 0.5 s 16000 Hz"
     assert describe(api.media("h")[0].meta | {"type": "histogram"}) == "histogram 64 bins [1, 2]"
+
+
+def test_matplotlib_figure_as_image(read: Any, run: Any) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 1), dpi=50)
+    fig.add_subplot().plot([0, 1], [1, 0])
+    run.log({"fig": tracktui.Image(fig)})
+    assert read(run).image("fig").size == (100, 50)
