@@ -86,10 +86,17 @@ def _could_be_media(v: Any) -> bool:
     return isinstance(ndim, int) and ndim >= 1
 
 
+_media_failed = False
+
+
 def _load_media() -> None:
+    global _media_failed
+    if _media_failed:
+        return
     try:
         from . import media  # noqa: F401 - sets media_check
     except Exception as e:  # noqa: BLE001
+        _media_failed = True
         warn_once("media-import", f"tracktui: media support could not be loaded ({e})")
 
 
