@@ -21,6 +21,15 @@ _LAZY = {
     "Run": ("runs", "Run"),
     "Api": ("api", "Api"),
     "TrackTuiWarning": ("warn", "TrackTuiWarning"),
+    "Image": ("media", "Image"),
+    "Table": ("media", "Table"),
+    "Histogram": ("media", "Histogram"),
+    "Audio": ("media", "Audio"),
+    "Video": ("media", "Video"),
+    "Html": ("media", "Html"),
+    "Object3D": ("media", "Object3D"),
+    "Text": ("media", "Text"),
+    "plot": ("plot", None),
 }
 
 
@@ -37,7 +46,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'tracktui' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(f".{target[0]}", __name__), target[1])
+    module = importlib.import_module(f".{target[0]}", __name__)
+    value = module if target[1] is None else getattr(module, target[1])
     globals()[name] = value
     return value
 
@@ -70,6 +80,13 @@ def watch(model: Any, **kwargs: Any) -> Any:
     return lifecycle.require_run("watch").watch(model, **kwargs)
 
 
+def unwatch(model: Any = None) -> None:
+    """run.unwatch() of the current run."""
+    from . import lifecycle
+
+    lifecycle.require_run("unwatch").unwatch(model)
+
+
 def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
     """Finish the current run, if there is one."""
     from . import lifecycle
@@ -78,5 +95,6 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
         lifecycle.current.finish(exit_code=exit_code)
 
 
-__all__ = ["init", "log", "define_metric", "save", "watch", "finish", "Run", "Api", "Error",
-           "TrackTuiWarning", "run", "config", "summary"]
+__all__ = ["init", "log", "define_metric", "save", "watch", "unwatch", "finish", "Run", "Api", "Error",
+           "TrackTuiWarning", "run", "config", "summary", "Image", "Table", "Histogram", "Audio", "Video",
+           "Html", "Object3D", "Text", "plot"]

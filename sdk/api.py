@@ -70,6 +70,56 @@ class ApiRun:
         with Reader(self._dir) as r:
             return r.file_bytes(self.id, name)
 
+    # ------------------------------------------------------------ media (see tracktui.media.read)
+
+    def media_keys(self) -> list[dict[str, Any]]:
+        """Keys that hold media: key, type, steps (how many), first_step, last_step."""
+        from tracktui.store import media as smedia
+
+        with Reader(self._dir) as r:
+            return [vars(k) for k in smedia.media_keys(r, self.id)]
+
+    def media_steps(self, key: str) -> list[int]:
+        """The steps at which key holds media."""
+        from tracktui.store import media as smedia
+
+        with Reader(self._dir) as r:
+            return smedia.media_steps(r, self.id, key)
+
+    def media(self, key: str, step: int | None = None) -> list[Any]:
+        """The MediaItems of key at step (a gallery has several; None: the last step)."""
+        from .media.read import items
+
+        return items(self._dir, self.id, key, step)
+
+    def _one(self, key: str, step: int | None, index: int = 0) -> Any:
+        found = self.media(key, step)
+        if len(found) <= index:
+            at = "the last step" if step is None else f"step {step}"
+            where = f"{at} (index {index})" if index else at
+            raise LookupError(f"run {self.id} has no media {key!r} at {where}")
+        return found[index]
+
+    def image(self, key: str, step: int | None = None, index: int = 0, format: str = "pil") -> Any:
+        """An image as a PIL image, format="numpy" for an array or "bytes" for the stored PNG/JPEG."""
+        item = self._one(key, step, index)
+        return {"pil": item.pil, "numpy": item.numpy, "bytes": item.bytes}[format]()
+
+    def table(self, key: str, step: int | None = None, pandas: bool = False) -> Any:
+        """A table as a list of dicts (pandas=True: a DataFrame); image cells are MediaItems."""
+        item = self._one(key, step)
+        return item.dataframe() if pandas else item.dicts()
+
+    def histogram(self, key: str, step: int | None = None) -> tuple[list[float], list[float]]:
+        """A histogram as (counts, edges)."""
+        item = self._one(key, step)
+        return item.counts, item.edges
+
+    def plot(self, key: str, step: int | None = None) -> dict[str, Any]:
+        """A plot as {"spec": ..., "data": [row dicts]}."""
+        item = self._one(key, step)
+        return {"spec": item.spec, "data": item.dicts()}
+
 
 class Api:
     """Read runs from a store (default root as for init)."""

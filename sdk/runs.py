@@ -311,15 +311,15 @@ class Run:
     def watch(self, model: Any, criterion: Any = None, log: str = "gradients", log_freq: int = 1000,
               **kwargs: Any) -> None:
         """Log histograms of a PyTorch model's gradients and/or parameters every log_freq steps."""
-        from . import watch
+        from . import watcher  # not "watch": tracktui.watch is the module-level function
 
-        watch.watch(self, model, log=log, log_freq=log_freq)
+        watcher.watch(self, model, log=log, log_freq=log_freq)
 
     def unwatch(self, model: Any = None) -> None:
         """Remove the hooks that watch() installed."""
-        from . import watch
+        from . import watcher
 
-        watch.unwatch(self, model)
+        watcher.unwatch(self, model)
 
 
 # Callables run at finish (before the final state is written): capture threads stop and flush here.

@@ -53,6 +53,8 @@ def _encode_other(key: str, v: Any) -> Encoded:
         return float(v), FINITE, None
     if isinstance(v, (int, float)):
         return encode(key, float(v))
+    if media_check is None and _could_be_media(v):
+        _load_media()
     if media_check is not None and media_check(v):
         return None, MEDIA, v
     # numpy / torch scalars, 0-d arrays and tensors (float16 and bfloat16 included): .item() gives a number.
@@ -74,6 +76,28 @@ def _encode_other(key: str, v: Any) -> Encoded:
     except Exception as e:  # noqa: BLE001
         text = f"<unrepresentable {type(v).__name__}: {e}>"
     return None, TEXT, text[:MAX_REPR]
+
+
+def _could_be_media(v: Any) -> bool:
+    """A list or an array (of more than one number) may be an auto-histogram: load the media module."""
+    if isinstance(v, (list, tuple)):
+        return bool(v)
+    ndim = getattr(v, "ndim", None)
+    return isinstance(ndim, int) and ndim >= 1
+
+
+_media_failed = False
+
+
+def _load_media() -> None:
+    global _media_failed
+    if _media_failed:
+        return
+    try:
+        from . import media  # noqa: F401 - sets media_check
+    except Exception as e:  # noqa: BLE001
+        _media_failed = True
+        warn_once("media-import", f"tracktui: media support could not be loaded ({e})")
 
 
 def _numel(v: Any) -> int:

@@ -12,6 +12,10 @@ Every SQLite specific lives here. Tables (documented in README "The store"):
 - system: time-keyed samples of system metrics.
 - logs: console lines per run, numbered by a per-run sequence.
 - files / blobs: files attached to runs; bytes content-addressed by sha256.
+- media: one row per logged media item (run, key, step, index in a gallery): its type, its bytes (a blob)
+  and its metadata as JSON (size, duration, frame count, histogram bins, plot spec...). A rowid table:
+  WITHOUT ROWID took a page per row for histograms' ~1.6 kB of metadata.
+- media_rows: the rows of logged tables and of plots' data, one JSON array of cells per row.
 """
 
 from __future__ import annotations
@@ -121,6 +125,29 @@ CREATE TABLE files (
     size       INTEGER NOT NULL,
     created_at REAL NOT NULL,
     PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE media (
+    id     INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    step   INTEGER NOT NULL,
+    idx    INTEGER NOT NULL,
+    type   TEXT NOT NULL,
+    sha256 TEXT REFERENCES blobs(sha256),
+    size   INTEGER,
+    meta   TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (run_id, key, step, idx)
+);
+
+CREATE TABLE media_rows (
+    run_id TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    step   INTEGER NOT NULL,
+    idx    INTEGER NOT NULL,
+    row    INTEGER NOT NULL,
+    cells  TEXT NOT NULL,
+    PRIMARY KEY (run_id, key, step, idx, row)
 ) WITHOUT ROWID;
 """
 

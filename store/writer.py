@@ -200,6 +200,11 @@ def register_handler(op: str, handler: Handler) -> None:
     HANDLERS[op] = handler
 
 
+# op -> fn(records): slow work (image encoding) done on the writer thread before the write transaction
+# opens, so other writers are not kept waiting; it must not raise and may be called again on a retry.
+PREPARERS: dict[str, Callable[[list[Record]], None]] = {}
+
+
 def apply_run_updates(conn: sqlite3.Connection, updates: dict[str, dict[str, Any]]) -> None:
     """UPDATE the runs rows, raising rev so readers see the change."""
     now = time.time()
@@ -393,6 +398,10 @@ class Writer:
         by_op: dict[str, list[Record]] = {}
         for r in records:
             by_op.setdefault(r[0], []).append(r)
+        for op, recs in by_op.items():
+            prepare = PREPARERS.get(op)
+            if prepare is not None:
+                prepare(recs)
         conn.execute("BEGIN IMMEDIATE")
         try:
             batch = Batch(conn, self._metric_ids)

@@ -1,0 +1,160 @@
+"""Reading media back (for tracktui.Api): one MediaItem per stored object, loaded on demand."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracktui.store import Reader
+from tracktui.store import media as smedia
+
+
+@dataclass
+class MediaItem:
+    """A stored media object: run_id, key, step, index (in a gallery), type, metadata; bytes on demand."""
+
+    run_id: str
+    key: str
+    step: int
+    index: int
+    type: str
+    meta: dict[str, Any]
+    sha256: str | None = None
+    size: int | None = None
+    _dir: Any = field(default=None, repr=False)
+
+    @property
+    def caption(self) -> str | None:
+        """The caption given when it was logged."""
+        return self.meta.get("caption")
+
+    def bytes(self) -> bytes:
+        """The stored bytes (PNG/JPEG, WAV, GIF, HTML, UTF-8 text, float32 points or a 3D file)."""
+        if self.sha256 is None:
+            raise ValueError(f"a {self.type} has no bytes; use rows(), counts/edges or spec")
+        with Reader(self._dir) as r:
+            data = smedia.blob(r, self.sha256)
+        if data is None:
+            raise LookupError(f"the bytes of {self.key!r} at step {self.step} are missing from the store")
+        return data
+
+    # images
+    def pil(self) -> Any:
+        """An image as a PIL image."""
+        from PIL import Image as PILImage
+
+        img = PILImage.open(io.BytesIO(self.bytes()))
+        img.load()
+        return img
+
+    def numpy(self) -> Any:
+        """An image as an H×W(×C) uint8 array; an Object3D's points as N×C float32; audio as int16 samples."""
+        import numpy as np
+
+        if self.type == "object3d" and self.meta.get("format") == "points":
+            return np.frombuffer(self.bytes(), dtype="<f4").reshape(-1, self.meta["columns"]).copy()
+        if self.type == "audio" and self.meta.get("format") == "wav":
+            import wave
+
+            with wave.open(io.BytesIO(self.bytes())) as w:
+                frames = w.readframes(w.getnframes())
+                a = np.frombuffer(frames, dtype="<i2")
+                return a.reshape(-1, w.getnchannels()) if w.getnchannels() > 1 else a.copy()
+        return np.asarray(self.pil())
+
+    def text(self) -> str:
+        """HTML and Text objects as a string."""
+        return self.bytes().decode("utf-8", errors="replace")
+
+    # histograms
+    @property
+    def counts(self) -> list[float]:
+        """A histogram's counts."""
+        return self.meta["values"]
+
+    @property
+    def edges(self) -> list[float]:
+        """A histogram's bin edges (one more than counts)."""
+        if "bins" in self.meta:
+            return self.meta["bins"]
+        return uniform_edges(self.meta["lo"], self.meta["hi"], self.meta["num_bins"])
+
+    # tables and plots
+    @property
+    def columns(self) -> list[str]:
+        """A table's (or a plot's data's) column names."""
+        return list(self.meta.get("columns", []))
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """A plot's spec: its type, which columns it draws, its title."""
+        return dict(self.meta.get("spec", {}))
+
+    def rows(
+        self,
+        offset: int = 0,
+        limit: int | None = None,
+        where: dict[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+    ) -> list[list[Any]]:
+        """Rows of a table or plot as lists of cells; where={column: value} filters, order_by sorts (in SQL).
+        Image cells come back as MediaItems."""
+        cols = self.columns
+        idx = {c: i for i, c in enumerate(cols)}
+        for name in list(where or {}) + ([order_by] if order_by else []):
+            if name not in idx:
+                raise KeyError(f"no column {name!r} (columns: {cols})")
+        with Reader(self._dir) as r:
+            rows = smedia.table_rows(
+                r,
+                self.run_id,
+                self.key,
+                self.step,
+                self.index,
+                offset=offset,
+                limit=limit,
+                where={idx[k]: v for k, v in (where or {}).items()},
+                order_by=idx[order_by] if order_by else None,
+                descending=descending,
+            )
+        return [[self._cell(c) for c in row] for row in rows]
+
+    def _cell(self, c: Any) -> Any:
+        if isinstance(c, dict) and c.get("_type") == "image" and c.get("sha256"):
+            meta = {k: v for k, v in c.items() if k not in ("_type", "sha256")}
+            return MediaItem(
+                self.run_id, self.key, self.step, self.index, "image", meta, c["sha256"], None, self._dir
+            )
+        return c
+
+    def dicts(self, **kwargs: Any) -> list[dict[str, Any]]:
+        """Rows as dicts of column -> cell (same arguments as rows())."""
+        cols = self.columns
+        return [dict(zip(cols, row, strict=False)) for row in self.rows(**kwargs)]
+
+    def dataframe(self) -> Any:
+        """A table as a pandas DataFrame (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows(), columns=self.columns)
+
+    def __len__(self) -> int:
+        if self.type in ("table", "plot"):
+            with Reader(self._dir) as r:
+                return smedia.table_count(r, self.run_id, self.key, self.step, self.index)
+        return 1
+
+
+def uniform_edges(lo: float, hi: float, n: int) -> list[float]:
+    """The n + 1 edges np.linspace(lo, hi, n + 1) gives, bit for bit (the same float operations)."""
+    step = (hi - lo) / n
+    return [i * step + lo for i in range(n)] + [hi]
+
+
+def items(dir: Any, run_id: str, key: str, step: int | None) -> list[MediaItem]:
+    """The stored items of key at step (None: the last step that has any)."""
+    with Reader(dir) as r:
+        rows = smedia.media_items(r, run_id, key, step)
+    return [MediaItem(m.run_id, m.key, m.step, m.index, m.type, m.meta, m.sha256, m.size, dir) for m in rows]
