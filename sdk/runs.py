@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tracktui.store import codec
-from tracktui.store.codec import MEDIA
+from tracktui.store.codec import FINITE, MEDIA
 from tracktui.store.writer import Writer
 
 from . import values
@@ -25,6 +25,7 @@ FINISH_TIMEOUT_ON_SIGNAL = 2.0
 
 _live_runs: weakref.WeakSet[Run] = weakref.WeakSet()
 _PLAIN = frozenset((float, int, str, bool))
+_EXACT = 1 << 53  # ints beyond this lose digits as floats: the general path keeps them honest
 
 
 def _summary_value(enc: values.Encoded) -> Any:
@@ -118,10 +119,46 @@ class Run:
             return
         try:
             with self._lock:
+                if step is None and commit is not False and not self._pending and type(data) is dict:
+                    if self._log_fast(data):
+                        return
                 self._log(data, step, commit is not False)
         except Exception as e:  # noqa: BLE001 - tracking never raises into training code
             warn_once(f"log:{type(e).__name__}", f"tracktui: log() failed ({type(e).__name__}: {e}); "
                                                  "training goes on")
+
+    def _log_fast(self, data: dict[str, Any]) -> bool:
+        """The common case, a flat dict of finite non-zero floats and ints: straight to the queue.
+
+        Returns False, having changed nothing, when a value needs the general path."""
+        items = []
+        append = items.append
+        for k, v in data.items():
+            t = type(v)
+            if t is float and v - v == 0.0 and v != 0.0 and type(k) is str:
+                append((k, v, FINITE, None))
+            elif t is int and type(k) is str and -_EXACT < v < _EXACT:
+                append((k, float(v), FINITE, None))
+            else:
+                return False
+        summary = self.summary
+        if summary._defs:
+            key_aggs = summary._key_aggs
+            for k, v in data.items():
+                aggs = key_aggs[k] if k in key_aggs else summary.aggregates(k)
+                if aggs is None:
+                    summary._data[k] = v
+                else:
+                    summary.observe(k, float(v), aggs)
+        else:
+            summary._data.update(data)
+        summary.dirty = True
+        step = self._next
+        self._put(("history", self.id, step, time.time(), items, False))
+        self._next = step + 1
+        if step > self._max_step:
+            self._max_step = step
+        return True
 
     def _log(self, data: Mapping[str, Any], step: int | None, commit: bool) -> None:
         if type(data) is not dict:
@@ -195,7 +232,7 @@ class Run:
         items = [(k, e[0], e[1], e[2]) for k, e in pending.items()]
         if any(e[1] == MEDIA for e in pending.values()):
             items = self._store_media(items, step)
-        self._put(("history", self.id, step, time.time(), items))
+        self._put(("history", self.id, step, time.time(), items, step <= self._max_step))
         self._pending = {}
         self._pending_step = None
         if step >= self._next:

@@ -17,6 +17,7 @@ from .warn import warn_once
 
 MAX_TEXT = 1 << 20  # characters of a logged string kept in history (1 MiB); longer ones are cut, with a warning
 MAX_REPR = 1000
+_EXACT = 1 << 53  # the largest int range a float holds exactly
 
 Encoded = tuple[Any, int, Any]  # (value, kind, text or media object)
 
@@ -36,7 +37,9 @@ def encode(key: str, v: Any) -> Encoded:
             return None, NAN, None
         return (v, POS_INF, None) if v > 0 else (v, NEG_INF, None)
     if t is int or t is bool:
-        return float(v), FINITE, None
+        if -_EXACT <= v <= _EXACT:
+            return float(v), FINITE, None
+        return _big_int(key, v)
     if t is str:
         if len(v) > MAX_TEXT:
             warn_once(f"long-text:{key}", f"tracktui: the string logged under {key!r} is longer than "
@@ -46,6 +49,16 @@ def encode(key: str, v: Any) -> Encoded:
     if v is None:
         return None, NONE, None
     return _encode_other(key, v)
+
+
+def _big_int(key: str, v: int) -> Encoded:
+    """An int a float cannot hold exactly: the nearest float (or its digits as text when out of range)."""
+    warn_once(f"big-int:{key}", f"tracktui: the int logged under {key!r} does not fit a float exactly; "
+                                "it is stored rounded")
+    try:
+        return encode(key, float(v))
+    except OverflowError:
+        return None, TEXT, str(v)
 
 
 def _encode_other(key: str, v: Any) -> Encoded:

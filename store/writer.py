@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import schema
+from .codec import NEG_INF, NEG_ZERO
 from .schema import ROLLUP_SHIFT
 
 BATCH_INTERVAL = 0.5  # seconds between commits at most
@@ -84,28 +85,56 @@ class Batch:
 
 
 def _write_history(batch: Batch, records: list[Record]) -> None:
-    """("history", run_id, step, ts, [(key, value, kind, text), ...])"""
+    """("history", run_id, step, ts, [(key, value, kind, text), ...], rewrite)
+
+    The rollup of new steps is folded here, point by point, and merged into history_rollup; a record that
+    rewrites steps (rewrite=True: a step at or below one already logged) has its buckets recomputed from
+    history instead, so replaced values leave no trace in min/max/count.
+    """
     rows: list[tuple[Any, ...]] = []
     steps: list[tuple[str, int, float]] = []
-    touched: dict[str, tuple[set[int], set[int]]] = {}
+    rollup: dict[int, dict[int, list[Any]]] = {}  # bucket -> metric id -> [first, last, n, min, max, sum, special]
+    recompute: dict[str, tuple[set[int], set[int]]] = {}
     last_step: dict[str, int] = {}
     append = rows.append
-    for _, run_id, step, ts, items in records:
+    for _, run_id, step, ts, items, rewrite in records:
         cache = batch.metric_ids(run_id, "history")
         steps.append((run_id, step, ts))
-        t = touched.get(run_id)
-        if t is None:
-            t = touched[run_id] = (set(), set())
-        t[0].add(step >> ROLLUP_SHIFT)
-        ids = t[1]
+        if step > last_step.get(run_id, -1):
+            last_step[run_id] = step
+        if rewrite:
+            t = recompute.setdefault(run_id, (set(), set()))
+            t[0].add(step >> ROLLUP_SHIFT)
+        else:
+            bucket = rollup.get(step >> ROLLUP_SHIFT)
+            if bucket is None:
+                bucket = rollup[step >> ROLLUP_SHIFT] = {}
         for key, value, kind, text in items:
             mid = cache.get(key)
             if mid is None:
                 mid = batch.new_metric(run_id, "history", key)
-            ids.add(mid)
             append((mid, step, value, kind, text))
-        if step > last_step.get(run_id, -1):
-            last_step[run_id] = step
+            if rewrite:
+                t[1].add(mid)
+                continue
+            a = bucket.get(mid)
+            if kind <= NEG_ZERO:
+                if a is None:
+                    bucket[mid] = [step, step, 1, value, value, value, 0]
+                else:
+                    a[1] = step
+                    a[2] += 1
+                    if value < a[3]:
+                        a[3] = value
+                    elif value > a[4]:
+                        a[4] = value
+                    a[5] += value
+            elif kind <= NEG_INF:
+                if a is None:
+                    bucket[mid] = [step, step, 0, None, None, 0.0, 1]
+                else:
+                    a[1] = step
+                    a[6] += 1
     conn = batch.conn
     conn.executemany(
         "INSERT INTO history(metric_id, step, value, kind, text) VALUES (?, ?, ?, ?, ?) "
@@ -114,7 +143,16 @@ def _write_history(batch: Batch, records: list[Record]) -> None:
         rows,
     )
     conn.executemany("INSERT OR REPLACE INTO steps(run_id, step, ts) VALUES (?, ?, ?)", steps)
-    for run_id, (buckets, ids) in touched.items():
+    conn.executemany(
+        "INSERT INTO history_rollup(metric_id, bucket, first_step, last_step, n, vmin, vmax, vsum, n_special) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(metric_id, bucket) DO UPDATE SET "
+        "first_step = min(first_step, excluded.first_step), last_step = max(last_step, excluded.last_step), "
+        "n = n + excluded.n, vmin = coalesce(min(vmin, excluded.vmin), vmin, excluded.vmin), "
+        "vmax = coalesce(max(vmax, excluded.vmax), vmax, excluded.vmax), vsum = vsum + excluded.vsum, "
+        "n_special = n_special + excluded.n_special",
+        [(mid, b, *a) for b, per_metric in rollup.items() for mid, a in per_metric.items()],
+    )
+    for run_id, (buckets, ids) in recompute.items():
         _update_rollup(conn, sorted(ids), sorted(buckets))
     for run_id, step in last_step.items():
         batch.update_run(run_id, last_step=step)
