@@ -129,7 +129,7 @@ class Session:
         """Start every capture that is switched on (returns at once)."""
         s = self.settings
         run = self.run
-        if s.console != "off" or self.command is not None:
+        if s.console != "off":  # for `tracktui run`: store the command's output (read from its pipes)
             self.console = _console.ConsoleCapture(run.id, run._put, s.console_max_bytes, s.console_max_line)
             self.console.start()
             if s.console == "python" and self.command is None:
@@ -193,9 +193,10 @@ class Session:
                 warn_once("capture-git", f"tracktui: git state not recorded ({type(e).__name__}: {e})")
         if s.requirements:
             try:
-                from .requirements import requirements
+                from .requirements import python_of, requirements, requirements_of
 
-                run._put(("file", run.id, "requirements.txt", requirements()))
+                data = requirements() if self.command is None else requirements_of(python_of(self.command))
+                run._put(("file", run.id, "requirements.txt", data))
             except Exception as e:  # noqa: BLE001
                 warn_once("capture-requirements", f"tracktui: requirements not recorded ({type(e).__name__}: {e})")
 
