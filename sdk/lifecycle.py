@@ -21,7 +21,7 @@ from typing import Any
 from tracktui.store import codec
 from tracktui.store.paths import resolve_root
 from tracktui.store.procinfo import hostname, process_start_time
-from tracktui.store.writer import Writer, insert_run
+from tracktui.store.writer import Writer, apply_run_updates, insert_run
 
 from . import names
 from .config import Config, as_dict
@@ -142,9 +142,17 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
                   tags=codec.dumps([str(t) for t in tags]), notes=notes, config=codec.dumps(config))
     joined = join and row is not None
     if joined:  # keep the wrapper's state, pid and start: they describe the wrapped command
-        for k in ("state", "exit_code", "error", "finished_at", "host", "pid", "pid_started_at"):
+        for k in ("id", "state", "exit_code", "error", "finished_at", "host", "pid", "pid_started_at"):
             fields.pop(k, None)
-    insert_run(conn, fields)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            apply_run_updates(conn, {run_id: fields})
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    else:
+        insert_run(conn, fields)
     run = Run(root=root, id=run_id, name=str(name), project=project, group=group, job_type=job_type,
                tags=[str(t) for t in tags], notes=notes, config=config, summary=summary,
                start_step=start_step, metric_defs=defs, durable=durable, created_at=created_at)

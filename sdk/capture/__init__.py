@@ -37,8 +37,9 @@ BACKGROUND_TIMEOUT = 30.0  # seconds finish() waits for git and requirements at 
 
 _FALSE = {"0", "false", "no", "off", "disabled", ""}
 # wandb setting names, for scripts that pass them
-_ALIASES = {"disable_git": ("git", True), "x_disable_stats": ("system", True), "_disable_stats": ("system", True),
-            "x_disable_meta": ("metadata", True), "_disable_meta": ("metadata", True),
+_ALIASES = {"disable_git": ("git", True), "x_disable_stats": ("system", True),
+            "_disable_stats": ("system", True), "x_disable_meta": ("metadata", True),
+            "_disable_meta": ("metadata", True),
             "x_stats_sampling_interval": ("system_interval", False)}
 _CONSOLE_MODES = {"python": "python", "wrap": "python", "auto": "python", "on": "python", "true": "python",
                   "fd": "fd", "redirect": "fd", "off": "off", "false": "off", "0": "off", "none": "off"}
@@ -141,8 +142,8 @@ class Session:
         if s.system:
             from .system import Sampler
 
-            self.sampler = Sampler(run.id, run._put, s.system_interval, pid=self.pid, gpu=s.gpu, nvml=self.nvml,
-                                   disk_paths=s.disk_paths, on_gpu_facts=self._gpu_facts)
+            self.sampler = Sampler(run.id, run._put, s.system_interval, pid=self.pid, gpu=s.gpu,
+                                   nvml=self.nvml, disk_paths=s.disk_paths, on_gpu_facts=self._gpu_facts)
             self.sampler.start()
         if s.metadata or s.git or s.requirements:
             self._background = threading.Thread(target=self._collect, name="tracktui-capture", daemon=True)
@@ -198,7 +199,8 @@ class Session:
                 data = requirements() if self.command is None else requirements_of(python_of(self.command))
                 run._put(("file", run.id, "requirements.txt", data))
             except Exception as e:  # noqa: BLE001
-                warn_once("capture-requirements", f"tracktui: requirements not recorded ({type(e).__name__}: {e})")
+                warn_once("capture-requirements",
+                          f"tracktui: requirements not recorded ({type(e).__name__}: {e})")
 
     def stop(self) -> None:
         """Stop every thread and queue what is left (called before the run's final state is written)."""
@@ -238,7 +240,8 @@ def start(run: Any, settings: Any = None, *, pid: int | None = None, command: Se
         session.start()
         return session
     except Exception as e:  # noqa: BLE001
-        warn_once("capture-start", f"tracktui: automatic capture is off for this run ({type(e).__name__}: {e})")
+        warn_once("capture-start",
+                  f"tracktui: automatic capture is off for this run ({type(e).__name__}: {e})")
         return None
 
 

@@ -203,8 +203,10 @@ def _trim_logs(batch: Any, records: list[tuple[Any, ...]]) -> None:
         last[run_id] = (marker, keep)
     conn = batch.conn
     for run_id, (marker, keep) in last.items():
-        (mseq,) = conn.execute("SELECT max(seq) FROM logs WHERE run_id = ? AND stream = 'tracktui' AND line = ?",
-                               (run_id, marker)).fetchone()
+        (mseq,) = conn.execute(
+            "SELECT max(seq) FROM logs WHERE run_id = ? AND stream = 'tracktui' AND line = ?",
+            (run_id, marker),
+        ).fetchone()
         if mseq is None:
             continue
         conn.execute("DELETE FROM logs WHERE run_id = ?1 AND seq > ?2 AND "
@@ -312,7 +314,8 @@ class FdTee:
 
     def __init__(self, capture: ConsoleCapture):
         self.capture = capture
-        self._saved: list[tuple[int, int, int, threading.Thread]] = []  # (fd, saved copy, pipe read end, thread)
+        # (fd, saved copy of it, pipe read end, copy thread)
+        self._saved: list[tuple[int, int, int, threading.Thread]] = []
 
     def start(self) -> None:
         """Redirect fds 1 and 2 through pipes read by copy threads."""

@@ -70,7 +70,8 @@ class Nvml:
         count = self.call("nvmlDeviceGetCount", default=0) or 0
         env = os.environ.get("CUDA_VISIBLE_DEVICES")
         if env is None:
-            return [h for h in (self.call("nvmlDeviceGetHandleByIndex", i) for i in range(count)) if h is not None]
+            found = (self.call("nvmlDeviceGetHandleByIndex", i) for i in range(count))
+            return [h for h in found if h is not None]
         handles = []
         for entry in (e.strip() for e in env.split(",")):
             if not entry:
@@ -83,7 +84,9 @@ class Nvml:
                 if h is None:
                     for j in range(count):
                         hj = self.call("nvmlDeviceGetHandleByIndex", j)
-                        if hj is not None and str(_text(self.call("nvmlDeviceGetUUID", hj, default=""))).startswith(entry):
+                        uuid = "" if hj is None else _text(self.call("nvmlDeviceGetUUID", hj, default=""))
+                        uuid = str(uuid)
+                        if uuid.startswith(entry):
                             h = hj
                             break
             if h is None:
@@ -99,8 +102,10 @@ class Nvml:
         out = []
         for h in self.handles:
             mem = self.call("nvmlDeviceGetMemoryInfo", h)
-            info = {"name": _text(self.call("nvmlDeviceGetName", h)), "uuid": _text(self.call("nvmlDeviceGetUUID", h)),
-                    "memory_total": getattr(mem, "total", None), "driver_version": driver, "cuda_version": cuda_s}
+            info = {"name": _text(self.call("nvmlDeviceGetName", h)),
+                    "uuid": _text(self.call("nvmlDeviceGetUUID", h)),
+                    "memory_total": getattr(mem, "total", None), "driver_version": driver,
+                    "cuda_version": cuda_s}
             out.append({k: v for k, v in info.items() if v is not None})
         return out
 

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 _SCRIPT = ("import sys; sys.path[:] = [p for p in sys.path if p]; "
            "from importlib import metadata; "
-           "print('\\n'.join(sorted({(d.metadata['Name'] or '').lower(): f\"{d.metadata['Name']}=={d.version}\" "
+           "print('\\n'.join(sorted({(d.metadata['Name'] or '').lower(): "
+           "f\"{d.metadata['Name']}=={d.version}\" "
            "for d in metadata.distributions() if d.metadata['Name']}.values(), key=str.lower)))")
 
 

@@ -140,7 +140,7 @@ class Sampler:
             return None
 
     def _tree(self) -> list[Any]:
-        """The target and its living descendants, as cached psutil.Process objects (cpu_percent needs them)."""
+        """The target and its living descendants, as cached psutil.Process objects (for cpu_percent)."""
         root = self._root
         if root is None:
             return []

@@ -62,7 +62,8 @@ def main(args: argparse.Namespace, dir: str | None = None, default_project: str 
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
     if not cmd:
-        print("tracktui run: give the command after --, e.g. tracktui run -- python train.py", file=sys.stderr)
+        print("tracktui run: give the command after --, e.g. tracktui run -- python train.py",
+              file=sys.stderr)
         return 2
     try:
         config = parse_config(args.config)
@@ -76,7 +77,8 @@ def main(args: argparse.Namespace, dir: str | None = None, default_project: str 
     run = lifecycle.init(project=args.run_project or default_project, name=args.name, tags=args.tags,
                          config=config, notes=args.notes, dir=dir, settings={"capture": False})
     env = dict(os.environ)
-    env.update(TRACKTUI_RUN_ID=run.id, TRACKTUI_JOIN="1", TRACKTUI_DIR=str(run.dir), TRACKTUI_PROJECT=run.project)
+    env.update(TRACKTUI_RUN_ID=run.id, TRACKTUI_JOIN="1", TRACKTUI_DIR=str(run.dir),
+               TRACKTUI_PROJECT=run.project)
     env.setdefault("PYTHONUNBUFFERED", "1")  # a Python child's prints reach the terminal and the run at once
     try:
         child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -141,8 +143,22 @@ def main(args: argparse.Namespace, dir: str | None = None, default_project: str 
             error = f"killed by {signal.Signals(-rc).name}"
         except ValueError:
             error = f"killed by signal {-rc}"
+    _adopt_summary(run)
     run.finish(exit_code=code, _state=state, _error=error)
     return code
+
+
+def _adopt_summary(run: Any) -> None:
+    """Take the summary a joined command wrote, so that finishing the wrapper's run keeps it."""
+    from tracktui.store import codec
+
+    try:
+        row = run._writer_for_this_process().execute_now(
+            lambda conn: conn.execute("SELECT summary FROM runs WHERE id = ?", (run.id,)).fetchone())
+        if row and row[0]:
+            run.summary._data.update(codec.loads(row[0]))
+    except Exception:  # noqa: BLE001 - the wrapper's own (empty) summary is written instead
+        pass
 
 
 def _wait(child: subprocess.Popen[bytes]) -> int:

@@ -6,14 +6,15 @@ import sys
 from pathlib import Path
 
 import tracktui
+from capture_helpers import only_run, run_python
 from tracktui.capture.console import ConsoleCapture, collapse_cr
 from tracktui.store import Reader
 
-from capture_helpers import only_run, run_python
-
 
 def lines(store: Path, run_id: str, stream: str | None = None) -> list[str]:
-    return [line for _, _, s, line in Reader(store).logs(run_id, limit=10**7) if stream is None or s == stream]
+    """The stored console lines of a run (of one stream)."""
+    rows = Reader(store).logs(run_id, limit=10**7)
+    return [line for _, _, s, line in rows if stream is None or s == stream]
 
 
 def test_collapse_cr_shows_what_a_terminal_shows():
@@ -90,7 +91,8 @@ def test_long_lines_are_cut_and_say_so():
     c.feed("stdout", "y" * 60)
     c.feed("stdout", "y" * 60 + "\n")
     c.pump(final=True)
-    assert [r[4] for r in recs] == ["x" * 100 + " … [150 characters cut]", "y" * 100 + " … [20 characters cut]"]
+    assert [r[4] for r in recs] == ["x" * 100 + " … [150 characters cut]",
+                                    "y" * 100 + " … [20 characters cut]"]
 
 
 def test_a_flood_keeps_the_beginning_and_the_end_within_the_cap(store: Path):
