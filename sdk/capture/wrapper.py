@@ -1,9 +1,10 @@
 """`tracktui run [--project P] [--name N] [--tags T ...] [--config k=v ...] -- CMD ARGS...`
 
-Wraps any command: its console (through pipes, copied byte for byte to this terminal), system metrics of the
-command's process tree, git and requirements of the working directory, and its exit code as the run's state
-(a signal: killed). A command that calls tracktui.init() itself joins this run (TRACKTUI_RUN_ID and
-TRACKTUI_JOIN=1 in its environment), so what it logs and what the wrapper captures land in one run.
+Wraps any command: its console (through a pty when ours is a terminal, else pipes; copied byte for byte),
+system metrics of the command's process tree, git and requirements of the working directory, and its exit
+code as the run's state (a signal: killed). A command that calls tracktui.init() itself joins this run
+(TRACKTUI_RUN_ID and TRACKTUI_JOIN=1 in its environment): what it logs and what the wrapper captures land
+in one run.
 """
 
 from __future__ import annotations
@@ -80,12 +81,18 @@ def main(args: argparse.Namespace, dir: str | None = None, default_project: str 
     env.update(TRACKTUI_RUN_ID=run.id, TRACKTUI_JOIN="1", TRACKTUI_DIR=str(run.dir),
                TRACKTUI_PROJECT=run.project)
     env.setdefault("PYTHONUNBUFFERED", "1")  # a Python child's prints reach the terminal and the run at once
+    outputs = [_output_for(1), _output_for(2)]  # (the child's end, our end, is a pty)
     try:
-        child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        child = subprocess.Popen(cmd, env=env, stdout=outputs[0][0], stderr=outputs[1][0])
     except OSError as e:
+        for child_end, ours, _ in outputs:
+            os.close(child_end)
+            os.close(ours)
         print(f"tracktui run: cannot start {cmd[0]!r}: {e}", file=sys.stderr)
         run.finish(exit_code=127, _state="failed", _error=f"cannot start {cmd[0]!r}: {e}")
         return 127
+    for child_end, _, _ in outputs:
+        os.close(child_end)  # the child holds them now: EOF (or EIO on a pty) when it and its children exit
 
     received: list[int] = []
 
@@ -100,7 +107,16 @@ def main(args: argparse.Namespace, dir: str | None = None, default_project: str 
         received.append(signum)
 
     previous = {}
-    for sig, handler in [(s, forward) for s in FORWARDED] + [(s, ignore) for s in FROM_TERMINAL]:
+
+    def resize(signum: int, frame: Any) -> None:
+        for fd, (_, ours, is_pty) in zip((1, 2), outputs, strict=True):
+            if is_pty:
+                _copy_winsize(fd, ours)
+
+    handlers = [(s, forward) for s in FORWARDED] + [(s, ignore) for s in FROM_TERMINAL]
+    if any(o[2] for o in outputs):
+        handlers.append((signal.SIGWINCH, resize))
+    for sig, handler in handlers:
         try:
             previous[sig] = signal.signal(sig, handler)
         except (OSError, ValueError):
@@ -113,9 +129,8 @@ def main(args: argparse.Namespace, dir: str | None = None, default_project: str 
     if capture is None:  # capture could not start: still copy the output through
         capture = ConsoleCapture(run.id, lambda record: None)
     readers = []
-    for pipe, out_fd, name in ((child.stdout, 1, "stdout"), (child.stderr, 2, "stderr")):
-        assert pipe is not None
-        t = threading.Thread(target=copy_pipe, args=(pipe.fileno(), out_fd, name, capture),
+    for (_, ours, _), out_fd, name in zip(outputs, (1, 2), ("stdout", "stderr"), strict=True):
+        t = threading.Thread(target=copy_pipe, args=(ours, out_fd, name, capture),
                              name=f"tracktui-run-{name}", daemon=True)
         t.start()
         readers.append(t)
@@ -123,6 +138,9 @@ def main(args: argparse.Namespace, dir: str | None = None, default_project: str 
     rc = _wait(child)
     for t in readers:
         t.join(5.0)  # a grandchild that keeps the pipes open does not hold us forever
+    for (_, ours, _), t in zip(outputs, readers, strict=True):
+        if not t.is_alive():
+            os.close(ours)
     for sig, prev in previous.items():
         try:
             signal.signal(sig, prev)
@@ -158,6 +176,44 @@ def _adopt_summary(run: Any) -> None:
         if row and row[0]:
             run.summary._data.update(codec.loads(row[0]))
     except Exception:  # noqa: BLE001 - the wrapper's own (empty) summary is written instead
+        pass
+
+
+def _output_for(fd: int) -> tuple[int, int, bool]:
+    """Where the command writes what we show on fd: a pty when fd is a terminal (so the command sees one:
+    colours, line buffering, progress bars as without tracktui), else a pipe. TRACKTUI_RUN_PTY=0: pipes."""
+    if os.environ.get("TRACKTUI_RUN_PTY", "1") != "0" and _isatty(fd):
+        try:
+            import termios
+
+            master, slave = os.openpty()
+            try:
+                termios.tcsetattr(slave, termios.TCSANOW, termios.tcgetattr(fd))
+            except (termios.error, OSError):
+                pass
+            _copy_winsize(fd, master)
+            return slave, master, True
+        except (ImportError, OSError):
+            pass
+    r, w = os.pipe()
+    return w, r, False
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _copy_winsize(src: int, dst: int) -> None:
+    try:
+        import fcntl
+        import termios
+
+        size = fcntl.ioctl(src, termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(dst, termios.TIOCSWINSZ, size)
+    except (ImportError, OSError):
         pass
 
 

@@ -102,3 +102,31 @@ def test_missing_command_and_no_command(store: Path):
     assert rec.state == "failed" and rec.exit_code == 127
     p = subprocess.run(tracktui_cmd(store, "run"), env=child_env(store), capture_output=True, timeout=30)
     assert p.returncode == 2 and b"after --" in p.stderr
+
+
+def test_on_a_terminal_the_command_sees_a_terminal_and_lines_are_still_clean(store: Path):
+    import os
+    import pty  # noqa: F401 - skip where there are no ptys
+
+    master, slave = os.openpty()
+    code = ("import sys\nprint('tty', sys.stdout.isatty(), sys.stderr.isatty())\n"
+            "for i in range(5):\n    sys.stderr.write(f'\\r{i * 25}%')\n"
+            "sys.stderr.write('\\n')\nprint('\\x1b[31mred\\x1b[0m')")
+    cmd = tracktui_cmd(store, "run", "--", sys.executable, "-c", code)
+    p = subprocess.Popen(cmd, env=child_env(store), stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        seen += data
+    os.close(master)
+    assert p.wait(timeout=30) == 0
+    assert b"tty True True" in seen and b"\x1b[31mred" in seen
+    r, rec = only_run(store)
+    stored = {(s, line) for *_, s, line in r.logs(rec.id)}
+    assert stored == {("stdout", "tty True True"), ("stderr", "100%"), ("stdout", "\x1b[31mred\x1b[0m")}
