@@ -33,7 +33,7 @@ from ..warn import warn_once
 from . import console as _console
 from .metadata import basic
 
-BACKGROUND_TIMEOUT = 30.0  # seconds finish() waits for git and requirements at most
+BACKGROUND_TIMEOUT = 15.0  # seconds finish() waits for git and requirements at most
 
 _FALSE = {"0", "false", "no", "off", "disabled", ""}
 # wandb setting names, for scripts that pass them
@@ -172,6 +172,7 @@ class Session:
 
                 md = basic(self.pid, self.command)
                 md["cwd"] = self.cwd
+                md["started_at"] = getattr(run, "start_time", md["started_at"])
                 md["os"] = platform.platform()
                 md["memory_total"] = memory_total()
                 if self.command is not None:

@@ -244,6 +244,19 @@ class Tee:
         return getattr(self._stream, name)
 
 
+_all_tees: list[Tee] = []
+
+
+def _after_fork_in_child() -> None:
+    # A forked child (a DataLoader worker) has no pump thread: its writes pass straight through.
+    for tee in _all_tees:
+        tee._on = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class PythonTee:
     """console="python": sys.stdout and sys.stderr wrapped while the run lives."""
 
@@ -258,6 +271,7 @@ class PythonTee:
             if real is None or isinstance(real, Tee):
                 continue
             tee = Tee(real, name, self.capture)
+            _all_tees.append(tee)
             setattr(sys, name, tee)
             self.tees.append((name, tee, real))
 
@@ -267,6 +281,8 @@ class PythonTee:
             tee._on = False
             if getattr(sys, name) is tee:
                 setattr(sys, name, real)
+            if tee in _all_tees:
+                _all_tees.remove(tee)
         self.tees = []
 
 

@@ -115,3 +115,21 @@ def test_a_flood_keeps_the_beginning_and_the_end_within_the_cap(store: Path):
     # the head is contiguous from the start, the tail contiguous up to the end
     assert [int(x[5:11]) for x in head] == list(range(len(head)))
     assert [int(x[5:11]) for x in tail] == list(range(n - len(tail), n))
+
+
+def test_a_forked_worker_passes_output_through_without_queueing_it(store: Path):
+    code = ("import os, sys, tracktui\n"
+            "run = tracktui.init(project='f',\n"
+            "                    settings={'system': False, 'git': False, 'requirements': False})\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    print('from the worker'); sys.stdout.flush()\n"
+            "    from tracktui.capture import console\n"
+            "    os._exit(0 if not any(t._on for t in console._all_tees) else 9)\n"
+            "_, status = os.waitpid(pid, 0)\n"
+            "print('worker exit', os.waitstatus_to_exitcode(status))\nrun.finish()")
+    p = run_python(code, store)
+    assert p.returncode == 0, p.stderr
+    assert b"from the worker" in p.stdout  # the terminal still sees it
+    r, rec = only_run(store)
+    assert lines(store, rec.id) == ["worker exit 0"]
