@@ -57,10 +57,29 @@ print(json.dumps({"cpu": c1 - c0, "wall": w1 - w0, "samples": n, "per_sample": p
 """
 
 
+FLOOD_CHILD = r"""
+import json, sys, time
+import tracktui
+n = int(sys.argv[3])
+console = sys.argv[2]
+run = tracktui.init(dir=sys.argv[1], project="bench",
+                    settings={"console": console, "system": False, "git": False, "requirements": False})
+line = "." * 90
+c0, t0 = time.process_time(), time.perf_counter()
+for i in range(n):
+    print(f"{i:07d}", line)
+t1 = time.perf_counter()
+run.finish()
+t2, c2 = time.perf_counter(), time.process_time()
+sys.stderr.write(json.dumps({"loop": t1 - t0, "total": t2 - t0, "cpu": c2 - c0}) + "\n")
+"""
+
+
 def child(code: str, *args: str) -> dict:
     """Run code in a fresh interpreter and return the JSON it prints."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKTUI_")}
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env,
+                         check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -132,6 +151,23 @@ def bench_tee(root: str, lines: int) -> None:
           f"(+{ct - cp:.2f} µs; the SQLite insert happens later on the writer thread)")
 
 
+def bench_flood(root: str, lines: int) -> None:
+    """A flood of 100-char lines to /dev/null: wall and CPU time until stored, console capture on vs. off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKTUI_")}
+    res = {}
+    for console in ("off", "python"):
+        with open(os.devnull, "w") as null:
+            out = subprocess.run([sys.executable, "-c", FLOOD_CHILD, os.path.join(root, f"flood-{console}"),
+                                  console, str(lines)], stdout=null, stderr=subprocess.PIPE, text=True,
+                                 env=env, check=True)
+        res[console] = json.loads(out.stderr.strip().splitlines()[-1])
+    off, on = res["off"], res["python"]
+    print(f"flood of {lines} lines: print loop {off['loop'] / lines * 1e6:.2f} µs/line without capture, "
+          f"{on['loop'] / lines * 1e6:.2f} µs/line with it (pump and writer threads share the GIL)")
+    print(f"  until stored (finish): {on['total'] / lines * 1e6:.2f} µs/line; process CPU "
+          f"{off['cpu'] / lines * 1e6:.2f} vs {on['cpu'] / lines * 1e6:.2f} µs/line")
+
+
 def main() -> None:
     """Run the three benchmarks."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -141,6 +177,7 @@ def main() -> None:
         bench_init(root, 3 if a.quick else 5)
         bench_sampler(root, 3.0 if a.quick else 10.0)
         bench_tee(root, 20_000 if a.quick else 100_000)
+        bench_flood(root, 50_000 if a.quick else 200_000)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from typing import Any
 from tracktui.store import writer as _writer
 
 PUMP_INTERVAL = 0.2  # seconds between turning printed chunks into stored lines
+GROUP_SECONDS = 0.02  # lines printed this close together share one timestamp (the last one's)
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024  # per run: the first half and the last half are kept
 DEFAULT_MAX_LINE = 16 * 1024  # characters per stored line
 TAIL_ERROR_LINES = 40  # stderr lines kept in memory for a failed `tracktui run`'s error
@@ -79,6 +80,9 @@ class ConsoleCapture:
         self._tail: collections.deque[int] = collections.deque()  # sizes of the stored tail lines
         self._tail_used = 0
         self._trim_due = False
+        self._tail_stored = 0  # tail lines already queued for the store (the left end of _tail)
+        self._cycle: list[tuple[float, str, str]] = []  # tail lines of this pump cycle, not queued yet
+        self._cycle_drop = 0  # of which the first ones fell out of the tail before being queued
         self.lines_stored = 0
         self.lines_dropped = 0
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=TAIL_ERROR_LINES)
@@ -111,14 +115,31 @@ class ConsoleCapture:
         with self._lock:
             chunks = self.chunks
             popleft = chunks.popleft
-            while chunks:
+            group: list[str] = []
+            g_stream, g_ts0, g_ts = "", 0.0, 0.0
+            while chunks:  # consecutive writes to one stream within GROUP_SECONDS are split into lines at once
                 ts, stream, text = popleft()
-                self._text(ts, stream, text)
+                if group and (stream != g_stream or ts - g_ts0 > GROUP_SECONDS):
+                    self._text(g_ts, g_stream, "".join(group))
+                    group = []
+                if not group:
+                    g_stream, g_ts0 = stream, ts
+                group.append(text)
+                g_ts = ts
+            if group:
+                self._text(g_ts, g_stream, "".join(group))
             if final:
                 now = time.time()
                 for st in self._streams.values():
                     if st.cur or st.cut:
                         self._line(now, st, st.cur)
+            if self._cycle:  # a flood: only what is still in the tail window reaches the store
+                kept = self._cycle[self._cycle_drop:]
+                self._cycle = []
+                self._cycle_drop = 0
+                for ts, stream, line in kept:
+                    self._store(ts, stream, line)
+                self._tail_stored += len(kept)
             if self._trim_due and self._marker is not None:
                 self._trim_due = False
                 self._put(("log_trim", self.run_id, self._marker, len(self._tail)))
@@ -131,10 +152,16 @@ class ConsoleCapture:
             self._grow(st, text)
             return
         pieces = text.split("\n")
-        for piece in pieces[:-1]:
-            self._grow(st, piece)
-            self._line(ts, st, st.cur)
-        self._grow(st, pieces[-1])
+        last = pieces.pop()
+        max_line = self.max_line
+        line = self._line
+        for piece in pieces:
+            if st.cur or st.col is not None or "\r" in piece or len(piece) > max_line:
+                self._grow(st, piece)
+                line(ts, st, st.cur)
+            else:  # the common case: a whole plain line
+                line(ts, st, piece)
+        self._grow(st, last)
 
     def _grow(self, st: _Stream, piece: str) -> None:
         if not piece:
@@ -174,14 +201,18 @@ class ConsoleCapture:
             self._marker = (f"[tracktui: console output passed {self.head_budget // 1024} KiB; "
                             f"from here only the last {self.tail_budget // 1024} KiB are kept]")
             self._store(ts, "tracktui", self._marker)
-        self._store(ts, st.name, line)
+        self._cycle.append((ts, st.name, line))
         tail = self._tail
         tail.append(size)
         self._tail_used += size
         while self._tail_used > self.tail_budget and len(tail) > 1:
             self._tail_used -= tail.popleft()
             self.lines_dropped += 1
-            self._trim_due = True
+            if self._tail_stored:
+                self._tail_stored -= 1
+                self._trim_due = True  # stored already: deleted by a log_trim record
+            else:
+                self._cycle_drop += 1
 
     def _store(self, ts: float, stream: str, line: str) -> None:
         self.lines_stored += 1
