@@ -150,9 +150,12 @@ class Session:
             self._background.start()
 
     def _gpu_facts(self, gpus: list[dict[str, Any]]) -> None:
-        if self.settings.metadata:
-            self.update_metadata({"gpu": gpus[0].get("name") if gpus else None, "gpu_count": len(gpus),
-                                  "gpus": gpus})
+        if not self.settings.metadata:
+            return
+        if gpus:
+            self.update_metadata({"gpu": gpus[0].get("name"), "gpu_count": len(gpus), "gpus": gpus})
+        elif self.sampler is not None and self.sampler.gpu_reason:
+            self.update_metadata({"gpu_count": 0, "gpu_note": self.sampler.gpu_reason})
 
     def update_metadata(self, part: dict[str, Any]) -> None:
         """Merge part into the run's metadata and queue the whole of it."""

@@ -117,7 +117,7 @@ class ConsoleCapture:
             popleft = chunks.popleft
             group: list[str] = []
             g_stream, g_ts0, g_ts = "", 0.0, 0.0
-            while chunks:  # consecutive writes to one stream within GROUP_SECONDS are split into lines at once
+            while chunks:  # writes to one stream within GROUP_SECONDS are split into lines at once
                 ts, stream, text = popleft()
                 if group and (stream != g_stream or ts - g_ts0 > GROUP_SECONDS):
                     self._text(g_ts, g_stream, "".join(group))

@@ -126,6 +126,8 @@ class Sampler:
                 self.gpu_reason = nvml.reason
                 nvml.shutdown()
                 self.nvml = None
+                if self.on_gpu_facts is not None:
+                    self.on_gpu_facts([])
 
     def _disk_io(self) -> Any:
         try:

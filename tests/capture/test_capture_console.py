@@ -133,3 +133,21 @@ def test_a_forked_worker_passes_output_through_without_queueing_it(store: Path):
     assert b"from the worker" in p.stdout  # the terminal still sees it
     r, rec = only_run(store)
     assert lines(store, rec.id) == ["worker exit 0"]
+
+
+def test_sigterm_stores_the_output_and_marks_the_run_killed(store: Path):
+    import signal
+    import subprocess
+
+    from capture_helpers import child_env
+
+    code = ("import tracktui, time\nrun = tracktui.init(project='t')\n"
+            "print('working', flush=True)\ntime.sleep(60)")
+    p = subprocess.Popen([sys.executable, "-c", code], env=child_env(store), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    assert p.stdout is not None and p.stdout.readline() == b"working\n"
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=30)
+    assert p.returncode == -signal.SIGTERM
+    r, rec = only_run(store)
+    assert rec.state == "killed" and lines(store, rec.id) == ["working"]

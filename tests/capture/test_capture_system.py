@@ -35,7 +35,8 @@ def test_system_metrics_are_stored_with_wandb_names_and_no_gpu_keys_without_nvml
     rss = [v for _, v in data["proc.memory.rssMB"]]
     assert all(5 < v < 10_000 for v in rss)
     assert all(0 <= v <= 100 for _, v in data["memory_percent"])
-    assert "gpus" not in rec.metadata
+    assert "gpus" not in rec.metadata and rec.metadata["gpu_count"] == 0
+    assert rec.metadata["gpu_note"].startswith(("NVML unavailable", "no NVML library", "no visible"))
 
 
 def test_fake_nvml_several_devices_and_unsupported_fields():
