@@ -75,8 +75,12 @@ def main(args: argparse.Namespace, dir: str | None = None, default_project: str 
     from .. import lifecycle
     from . import start
 
-    run = lifecycle.init(project=args.run_project or default_project, name=args.name, tags=args.tags,
-                         config=config, notes=args.notes, dir=dir, settings={"capture": False})
+    try:
+        run = lifecycle.init(project=args.run_project or default_project, name=args.name, tags=args.tags,
+                             config=config, notes=args.notes, dir=dir, settings={"capture": False})
+    except Exception as e:  # noqa: BLE001 - tracking must not stop the command
+        print(f"tracktui run: not recording this run ({e}); running the command anyway", file=sys.stderr)
+        return _run_plain(cmd)
     env = dict(os.environ)
     env.update(TRACKTUI_RUN_ID=run.id, TRACKTUI_JOIN="1", TRACKTUI_DIR=str(run.dir),
                TRACKTUI_PROJECT=run.project)
@@ -177,6 +181,16 @@ def _adopt_summary(run: Any) -> None:
             run.summary._data.update(codec.loads(row[0]))
     except Exception:  # noqa: BLE001 - the wrapper's own (empty) summary is written instead
         pass
+
+
+def _run_plain(cmd: list[str]) -> int:
+    """The command without recording, for when the store cannot be written."""
+    try:
+        rc = subprocess.call(cmd)
+    except OSError as e:
+        print(f"tracktui run: cannot start {cmd[0]!r}: {e}", file=sys.stderr)
+        return 127
+    return 128 - rc if rc < 0 else rc
 
 
 def _output_for(fd: int) -> tuple[int, int, bool]:

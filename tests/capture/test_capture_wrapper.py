@@ -130,3 +130,12 @@ def test_on_a_terminal_the_command_sees_a_terminal_and_lines_are_still_clean(sto
     r, rec = only_run(store)
     stored = {(s, line) for *_, s, line in r.logs(rec.id)}
     assert stored == {("stdout", "tty True True"), ("stderr", "100%"), ("stdout", "\x1b[31mred\x1b[0m")}
+
+
+def test_an_unwritable_store_still_runs_the_command(tmp_path: Path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    cmd = tracktui_cmd(not_a_dir, "run", "--", sys.executable, "-c", "print('ran'); raise SystemExit(4)")
+    p = subprocess.run(cmd, env=child_env(not_a_dir), capture_output=True, timeout=30)
+    assert p.returncode == 4 and p.stdout == b"ran\n"
+    assert b"not recording this run" in p.stderr
