@@ -154,8 +154,8 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
     else:
         insert_run(conn, fields)
     run = Run(root=root, id=run_id, name=str(name), project=project, group=group, job_type=job_type,
-               tags=[str(t) for t in tags], notes=notes, config=config, summary=summary,
-               start_step=start_step, metric_defs=defs, durable=durable, created_at=created_at)
+              tags=[str(t) for t in tags], notes=notes, config=config, summary=summary,
+              start_step=start_step, metric_defs=defs, durable=durable, created_at=created_at)
     run._joined = joined
     return run
 
