@@ -145,3 +145,20 @@ def test_import_tracktui_stays_light(store: Path):
             "print('ok')")
     p = run_python(code, store)
     assert p.returncode == 0 and p.stdout == b"ok\n", p.stderr
+
+
+def test_settings_win_over_the_environment_and_wandb_names_work(monkeypatch: pytest.MonkeyPatch):
+    from tracktui.capture import Settings
+
+    monkeypatch.setenv("TRACKTUI_CAPTURE_GIT", "0")
+    monkeypatch.setenv("TRACKTUI_CONSOLE", "fd")
+    monkeypatch.setenv("TRACKTUI_SYSTEM_INTERVAL", "5")
+    s = Settings()
+    assert (s.git, s.console, s.system_interval, s.system) == (False, "fd", 5.0, True)
+    s = Settings({"git": True, "console": "wrap", "system_interval": 0.5})
+    assert (s.git, s.console, s.system_interval) == (True, "python", 0.5)
+    s = Settings({"disable_git": True, "x_disable_stats": True, "console": "off"})
+    assert (s.git, s.system, s.gpu, s.console) == (False, False, False, "off")
+    monkeypatch.setenv("TRACKTUI_CAPTURE", "0")
+    s = Settings()
+    assert not any((s.system, s.git, s.requirements, s.metadata)) and s.console == "off"
