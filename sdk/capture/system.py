@@ -21,11 +21,11 @@ GB = 1024 ** 3
 Put = Callable[[tuple[Any, ...]], None]
 
 
-def cgroup_memory() -> tuple[int, int] | None:
-    """(limit, usage) in bytes of this process's cgroup when a memory limit is set, else None."""
-    for limit_path, usage_path in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+def cgroup_memory(root: str = "/sys/fs/cgroup") -> tuple[int, int] | None:
+    """(limit, usage) in bytes of this container's cgroup (v2, then v1) when a memory limit is set, else None."""
+    for limit_path, usage_path in ((f"{root}/memory.max", f"{root}/memory.current"),
+                                   (f"{root}/memory/memory.limit_in_bytes",
+                                    f"{root}/memory/memory.usage_in_bytes")):
         try:
             with open(limit_path) as f:
                 raw = f.read().strip()

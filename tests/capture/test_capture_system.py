@@ -144,3 +144,23 @@ def test_sampler_follows_another_process_and_its_children(store: Path):
         child.wait()
     rss = [dict(r[3]).get("proc.memory.rssMB", 0) for r in records]
     assert max(rss) > 200  # the grandchild's 200 MiB are counted
+
+
+def test_cgroup_memory_limits_v2_v1_and_none(tmp_path: Path):
+    from tracktui.capture.system import cgroup_memory
+
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "memory.max").write_text("4294967296\n")
+    (v2 / "memory.current").write_text("1073741824\n")
+    assert cgroup_memory(str(v2)) == (4 * 2**30, 2**30)
+    (v2 / "memory.max").write_text("max\n")
+    assert cgroup_memory(str(v2)) is None
+    v1 = tmp_path / "v1" / "memory"
+    v1.mkdir(parents=True)
+    (v1 / "memory.limit_in_bytes").write_text(str(2**30))
+    (v1 / "memory.usage_in_bytes").write_text(str(2**29))
+    assert cgroup_memory(str(tmp_path / "v1")) == (2**30, 2**29)
+    (v1 / "memory.limit_in_bytes").write_text(str(2**63 - 4096))  # v1's "no limit"
+    assert cgroup_memory(str(tmp_path / "v1")) is None
+    assert cgroup_memory(str(tmp_path / "nothing")) is None
