@@ -22,7 +22,7 @@ Put = Callable[[tuple[Any, ...]], None]
 
 
 def cgroup_memory(root: str = "/sys/fs/cgroup") -> tuple[int, int] | None:
-    """(limit, usage) in bytes of this container's cgroup (v2, then v1) when a memory limit is set, else None."""
+    """(limit, usage) in bytes of this cgroup (v2, then v1) when a memory limit is set, else None."""
     for limit_path, usage_path in ((f"{root}/memory.max", f"{root}/memory.current"),
                                    (f"{root}/memory/memory.limit_in_bytes",
                                     f"{root}/memory/memory.usage_in_bytes")):
