@@ -15,8 +15,35 @@ _SCRIPT = ("import sys; sys.path[:] = [p for p in sys.path if p]; "
            "for d in metadata.distributions() if d.metadata['Name']}.values(), key=str.lower)))")
 
 
+_cache: tuple[tuple[tuple[str, int], ...], bytes] | None = None
+
+
+def _path_state() -> tuple[tuple[str, int], ...]:
+    """sys.path entries and their modification times: an install or uninstall changes one of them."""
+    out = []
+    for p in sys.path:
+        try:
+            out.append((p, os.stat(p or ".").st_mtime_ns))
+        except OSError:
+            continue
+    return tuple(out)
+
+
 def requirements() -> bytes:
-    """requirements.txt content for the running interpreter's environment (sorted, one per distribution)."""
+    """requirements.txt content for the running interpreter's environment (sorted, one per distribution).
+
+    Kept per process until a sys.path directory changes, so a second run in one process costs a few stats.
+    """
+    global _cache
+    state = _path_state()
+    if _cache is not None and _cache[0] == state:
+        return _cache[1]
+    data = _scan()
+    _cache = (state, data)
+    return data
+
+
+def _scan() -> bytes:
     from importlib import metadata
 
     seen: dict[str, str] = {}

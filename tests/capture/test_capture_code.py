@@ -162,3 +162,21 @@ def test_settings_win_over_the_environment_and_wandb_names_work(monkeypatch: pyt
     monkeypatch.setenv("TRACKTUI_CAPTURE", "0")
     s = Settings()
     assert not any((s.system, s.git, s.requirements, s.metadata)) and s.console == "off"
+
+
+def test_requirements_cache_notices_an_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import sys
+
+    from tracktui.capture import requirements as req
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    first = req.requirements()
+    assert req.requirements() is first  # cached
+    dist = site / "fakepkg_xyz-1.2.3.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fakepkg-xyz\nVersion: 1.2.3\n")
+    os.utime(site, ns=(time_ns := os.stat(site).st_mtime_ns + 10**9, time_ns))
+    assert b"fakepkg-xyz==1.2.3" in req.requirements()
+    assert sys.path[0] == str(site)
