@@ -117,8 +117,8 @@ class ConsoleCapture:
             popleft = chunks.popleft
             group: list[str] = []
             g_stream, g_ts0, g_ts = "", 0.0, 0.0
-            while chunks:  # writes to one stream within GROUP_SECONDS are split into lines at once
-                ts, stream, text = popleft()
+            for _ in range(len(chunks)):  # what is there now: a flood that goes on waits for the next turn
+                ts, stream, text = popleft()  # writes to one stream within GROUP_SECONDS are split at once
                 if group and (stream != g_stream or ts - g_ts0 > GROUP_SECONDS):
                     self._text(g_ts, g_stream, "".join(group))
                     group = []
