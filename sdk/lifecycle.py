@@ -21,7 +21,7 @@ from typing import Any
 from tracktui.store import codec
 from tracktui.store.paths import resolve_root
 from tracktui.store.procinfo import hostname, process_start_time
-from tracktui.store.writer import Writer, insert_run
+from tracktui.store.writer import Writer, apply_run_updates, insert_run
 
 from . import names
 from .run_config import Config, as_dict
@@ -87,18 +87,25 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
     cfg = as_dict(config)
     writer = Writer.for_root(root, durable)
     run_id = str(id or os.environ.get("TRACKTUI_RUN_ID") or names.new_id())
+    # A process started by `tracktui run` joins the wrapper's run: the wrapper owns its state and capture.
+    join = id is None and os.environ.get("TRACKTUI_JOIN") == "1" and bool(os.environ.get("TRACKTUI_RUN_ID"))
     run = writer.execute_now(lambda conn: _create_or_resume(
         conn, root, run_id, explicit_id=id is not None, resume=resume or None, project=project, name=name,
-        config=cfg, group=group, job_type=job_type, tags=list(tags or ()), notes=notes, durable=durable))
+        config=cfg, group=group, job_type=job_type, tags=list(tags or ()), notes=notes, durable=durable,
+        join=join))
     current = run
     _install_hooks()
+    from . import capture
+
+    capture.start(run, kwargs.get("settings"))
     _run_start_hooks(run)
     return run
 
 
 def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, resume: str | None,
                       project: str, name: str | None, config: dict[str, Any], group: str | None,
-                      job_type: str | None, tags: list[str], notes: str | None, durable: bool) -> Run:
+                      job_type: str | None, tags: list[str], notes: str | None, durable: bool,
+                      join: bool = False) -> Run:
     row = conn.execute("SELECT name, project, config, summary, metric_defs, last_step, created_at, tags, "
                        "run_group, job_type, notes FROM runs WHERE id = ?", (run_id,)).fetchone()
     if row is None and resume == "must":
@@ -133,10 +140,24 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
     fields["created_at"] = created_at
     fields.update(project=project, name=str(name), run_group=group, job_type=job_type,
                   tags=codec.dumps([str(t) for t in tags]), notes=notes, config=codec.dumps(config))
-    insert_run(conn, fields)
-    return Run(root=root, id=run_id, name=str(name), project=project, group=group, job_type=job_type,
-               tags=[str(t) for t in tags], notes=notes, config=config, summary=summary,
-               start_step=start_step, metric_defs=defs, durable=durable, created_at=created_at)
+    joined = join and row is not None
+    if joined:  # keep the wrapper's state, pid and start: they describe the wrapped command
+        for k in ("id", "state", "exit_code", "error", "finished_at", "host", "pid", "pid_started_at"):
+            fields.pop(k, None)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            apply_run_updates(conn, {run_id: fields})
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    else:
+        insert_run(conn, fields)
+    run = Run(root=root, id=run_id, name=str(name), project=project, group=group, job_type=job_type,
+              tags=[str(t) for t in tags], notes=notes, config=config, summary=summary,
+              start_step=start_step, metric_defs=defs, durable=durable, created_at=created_at)
+    run._joined = joined
+    return run
 
 
 def forget(run: Run) -> None:

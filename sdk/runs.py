@@ -57,6 +57,7 @@ class Run:
         self._pending_step: int | None = None
         self._max_step = start_step - 1
         self._finished = False
+        self._joined = False  # joined a `tracktui run` wrapper's run: the wrapper writes the end state
         self._exit_code: int | None = None
         self._defs: list[dict[str, Any]] = list(metric_defs or [])
         self.summary = Summary()
@@ -304,6 +305,8 @@ class Run:
             fields["exit_code"] = int(exit_code)
         if _error is not None:
             fields["error"] = _error[-20_000:]  # the end of a traceback says what went wrong
+        if self._joined:
+            fields = {k: v for k, v in fields.items() if k in ("summary", "error", "heartbeat_at")}
         try:
             w = self._writer_for_this_process()
             w.put(("run", self.id, fields))

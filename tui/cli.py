@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run", help="run id, id prefix or name")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
 
+    from tracktui.capture.wrapper import add_parser as add_run_parser
+
+    add_run_parser(sub)
     return p
 
 
@@ -80,6 +83,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_ls(args.dir, args.sub_project or args.project, args.json)
     if args.command == "show":
         return cmd_show(args.dir, args.run, args.json)
+    if args.command == "run":
+        from tracktui.capture import wrapper
+
+        return wrapper.main(args, args.dir, args.project)
     if args.command == "export":
         return cmd_export(args.dir, args.run, args.format)
     return cmd_app(args.dir, args.project)

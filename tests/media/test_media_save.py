@@ -31,7 +31,7 @@ def test_now_with_a_glob(workdir: Path, run: Any, read: Any) -> None:
     assert run.save(str(workdir / "ckpt" / "c.txt")) == ["c.txt"]  # absolute: relative to its directory
     assert run.save("ckpt/b.pt", base_path="ckpt") == ["b.pt"]
     api = read(run)
-    assert api.files() == ["b.pt", "c.txt", "ckpt/a.pt", "ckpt/b.pt"]
+    assert user_files(api) == ["b.pt", "c.txt", "ckpt/a.pt", "ckpt/b.pt"]
     assert api.file("ckpt/a.pt") == b"A"
 
 
@@ -40,7 +40,7 @@ def test_end_stores_what_exists_at_finish(workdir: Path, run: Any, read: Any) ->
     (workdir / "out").mkdir()
     (workdir / "out" / "r.json").write_text("{}")
     api = read(run)
-    assert api.files() == ["out/r.json"] and api.file("out/r.json") == b"{}"
+    assert user_files(api) == ["out/r.json"] and api.file("out/r.json") == b"{}"
 
 
 def test_live_follows_changes(
@@ -76,3 +76,8 @@ def test_bad_policy_and_missing_files(workdir: Path, run: Any) -> None:
         run.save("x", policy="sometimes")
     with pytest.warns(tracktui.TrackTuiWarning, match="matched no file"):
         assert run.save("nothing-here-*.bin") == []
+
+
+def user_files(api: Any) -> list[str]:
+    """Files the test saved, without those captured automatically (requirements.txt, diff.patch)."""
+    return [f for f in api.files() if f not in ("requirements.txt", "diff.patch")]
