@@ -28,7 +28,6 @@ from tracktui.store.paths import resolve_root
 from ..text import safe_text
 from .system_cells import CellSpec, GaugeSpec, GpuBlock, Line, SystemCell, rich_color
 from .system_series import (
-    FIRST_READ_POINTS,
     MAX_POINTS,
     SeriesStore,
     disk_paths,
@@ -36,13 +35,14 @@ from .system_series import (
     gpu_indices,
     human_bytes,
     rate,
-    thin,
+    read_samples,
 )
 
 DEFAULT_INTERVAL = 2.0  # seconds: the capture samples every 2 s by default
 WIDE = 150  # columns from which the host cells go left and the GPUs right (SCREENS.md, System (2))
 GPU_BLOCK_WIDTH = 90  # columns a GPU block wants for its 2x2 grid of cells
 MB = 1024 * 1024
+IDLE_FACTOR = 5  # an ended run is polled this many times less often once it brings nothing new
 
 # Colours (plotext names, which Rich understands too): the same meaning on every cell.
 PROCESS, MACHINE, THIS_RUN = (80, 190, 230), (245, 150, 40), (235, 70, 210)
@@ -59,6 +59,7 @@ class SystemPolled(Message):
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: float | None = None
     error: str | None = None
+    running: bool = True
 
 
 def _pct(key: str) -> Any:
@@ -126,23 +127,17 @@ class SystemPanel(VerticalScroll):
 
     @work(thread=True, exclusive=True, group="system-poll", exit_on_error=False)
     def _read(self, run_id: str, cursors: dict[str, float]) -> None:
-        points: dict[str, list[tuple[float, float | None]]] = {}
         try:
             with Reader(self.store_root) as r:
                 rec = r.run(run_id)
-                keys = r.keys(run_id, stream="system")
-                groups: dict[float, list[str]] = {}
-                for k in keys:
-                    groups.setdefault(cursors.get(k, 0.0), []).append(k)
-                for since, group in groups.items():
-                    for key, pts in r.system(run_id, group, since_ts=since).items():
-                        if pts:
-                            points[key] = thin(pts, MAX_POINTS if key in cursors else FIRST_READ_POINTS)
+                keys, points = read_samples(r, run_id, cursors)
         except (sqlite3.Error, OSError) as e:
             self.post_message(SystemPolled(run_id, [], {}, error=f"{type(e).__name__}: {e}"))
             return
         md = rec.metadata if rec is not None and isinstance(rec.metadata, dict) else {}
-        self.post_message(SystemPolled(run_id, keys, points, md, rec.created_at if rec else None))
+        running = rec is None or rec.state == "running"
+        self.post_message(SystemPolled(run_id, keys, points, md, rec.created_at if rec else None,
+                                       running=running))
 
     def on_system_polled(self, message: SystemPolled) -> None:
         """Merge new samples, build what is new, refresh what changed, schedule the next poll."""
@@ -166,7 +161,9 @@ class SystemPanel(VerticalScroll):
                 block.set_title(self._gpu_facts(i))
         self._update_status()
         if self.interval:
-            self.set_timer(self.interval, self.poll)
+            # a run that has ended and brought nothing new is polled less often (it may be resumed)
+            idle = not message.running and not message.points
+            self.set_timer(self.interval * (IDLE_FACTOR if idle else 1), self.poll)
 
     # ------------------------------------------------------------ layout
 

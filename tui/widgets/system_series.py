@@ -97,6 +97,21 @@ class SeriesStore:
         return groups
 
 
+def read_samples(reader: Any, run_id: str, cursors: dict[str, float]) -> tuple[list[str], dict[str, Points]]:
+    """The run's system keys and, per key, the samples after its cursor (one query per distinct cursor);
+    a key read for the first time is downsampled to FIRST_READ_POINTS, a long gap to MAX_POINTS."""
+    keys: list[str] = reader.keys(run_id, stream="system")
+    groups: dict[float, list[str]] = {}
+    for k in keys:
+        groups.setdefault(cursors.get(k, 0.0), []).append(k)
+    points: dict[str, Points] = {}
+    for since, group in groups.items():
+        for key, pts in reader.system(run_id, group, since_ts=since).items():
+            if pts:
+                points[key] = thin(pts, MAX_POINTS if key in cursors else FIRST_READ_POINTS)
+    return keys, points
+
+
 def rate(points: Sequence[tuple[float, float | None]]) -> float | None:
     """Per-second rate of a cumulative counter from its last two finite samples."""
     finite = [(t, v) for t, v in points[-4:] if v is not None and math.isfinite(v)]
