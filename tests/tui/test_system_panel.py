@@ -139,8 +139,8 @@ async def test_panels_gauges_and_na(gpu_store: tuple[Path, str]) -> None:
         assert gauge(app, "gpu1-own").text == "N/A"
         assert gauge(app, "gpu1-temp").text == "74 °C"
         # the charts drew every sample (30 per line) and the power chart of GPU 1 has nothing to draw
-        assert app.query_one("#chart-cpu", SysChart).drawn_points == 60
-        assert app.query_one("#chart-gpu1-power", SysChart).drawn_points == 0
+        assert app.query_one("#sys-chart-cpu", SysChart).drawn_points == 60
+        assert app.query_one("#sys-chart-gpu1-power", SysChart).drawn_points == 0
         blocks = list(app.query(GpuBlock))
         assert str(blocks[0].border_title) == "GPU 0 · NVIDIA H100 80GB HBM3 · 80.0 GiB"
         # usable at 80x24: the panel scrolls to its last GPU block
@@ -193,7 +193,7 @@ async def test_live_update_reads_only_new_samples(tmp_path: Path) -> None:
         assert len(panel.store.points["cpu"]) == 8  # appended, not re-read: no duplicates
         assert [t for t, _ in panel.store.points["cpu"]] == [T0 + 2.0 * (n + 1) for n in range(8)]
         await wait_for(pilot, lambda: gauge_text(app, "gpu1-temp") == "52 °C")
-        assert app.query_one("#chart-cpu", SysChart).drawn_points == 16
+        assert app.query_one("#sys-chart-cpu", SysChart).drawn_points == 16
 
 
 async def test_hostile_gpu_name_shown_safely(tmp_path: Path) -> None:

@@ -182,7 +182,7 @@ class SystemCell(Vertical):
         self.store = store
         self.border_title = Content(safe_text(spec.title, limit=60))
         self.gauges = {g.name: Gauge(g, id=f"gauge-{g.name}") for g in spec.gauges}
-        self.chart = SysChart(store, spec.lines, spec.ylim, id=f"chart-{spec.name}")
+        self.chart = SysChart(store, spec.lines, spec.ylim, id=f"sys-chart-{spec.name}")
 
     def compose(self) -> ComposeResult:
         yield from self.gauges.values()
