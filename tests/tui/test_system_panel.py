@@ -175,7 +175,7 @@ async def test_empty_run_says_so(tmp_path: Path) -> None:
         panel = app.query_one(SystemPanel)
         await wait_for(pilot, lambda: panel.polls >= 1)
         assert app.query_one("#sys-empty").display and not app.query_one("#sys-body").display
-        assert not panel.cells
+        assert not panel.cells and str(app.query_one("#sys-status").render()) == "0 samples held"
 
 
 async def test_live_update_reads_only_new_samples(tmp_path: Path) -> None:

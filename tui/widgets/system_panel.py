@@ -214,19 +214,21 @@ class SystemPanel(VerticalScroll):
         self.query_one("#sys-gpus", Grid).styles.grid_size_columns = max(1, gpu_w // GPU_BLOCK_WIDTH)
 
     def _update_status(self) -> None:
+        """One line: samples held, the time of the last one, the GPUs (or why there are none)."""
         t = Text()
         if self.error:
             t.append(f"store unreadable: {safe_text(self.error, limit=100)}", style="red")
         else:
-            last = max((self.store.last_ts.values()), default=None)
             n = max((len(p) for p in self.store.points.values()), default=0)
+            t.append(f"{n} samples held")
+            last = max(self.store.last_ts.values(), default=None)
             if last is not None and self.t0 is not None:
-                t.append(f"last sample at +{_clock(last - self.t0)} · {n} samples held")
+                t.append(f" · last at +{_clock(last - self.t0)}")
             gpus = len(self.gpu_blocks)
             if gpus:
                 t.append(f" · {gpus} GPU{'s' if gpus > 1 else ''}")
                 t.append("  ◆ this run's GPU memory", style=f"bold {rich_color(THIS_RUN)}")
-            else:
+            elif n:
                 note = self.metadata.get("gpu_note")
                 t.append(" · no GPU metrics" + (f" ({safe_text(note, limit=60)})" if note else ""))
         self.query_one("#sys-status", Static).update(t)
