@@ -36,25 +36,28 @@ def gpu_sample(i: int, n: int) -> list[tuple[str, float]]:
     return items
 
 
-def host_sample(n: int) -> list[tuple[str, float]]:
+def host_sample(n: int, disks: tuple[str, ...] = ("/",)) -> list[tuple[str, float]]:
     """CPU, memory, disk and network at sample n (counters cumulative since the start, as captured)."""
     return [("cpu", 60.0 + n), ("proc.cpu.threads", 12.0), ("proc.memory.rssMB", 2048.0 + 64 * n),
             ("proc.memory.percent", 6.25 + 0.2 * n), ("cpu.percent", 40.0 + 2 * n),
             ("memory_percent", 55.0 + n), ("proc.memory.availableMB", 16000.0 - 64 * n),
-            ("disk./.usagePercent", 71.0), ("disk./.usageGB", 330.0), ("disk.in", 5.0 * n),
-            ("disk.out", 12.0 * n), ("network.sent", 1.5e6 * n), ("network.recv", 4.0e6 * n)]
+            ("disk.in", 5.0 * n), ("disk.out", 12.0 * n), ("network.sent", 1.5e6 * n),
+            ("network.recv", 4.0e6 * n)] + [kv for j, d in enumerate(disks) for kv in (
+                (f"disk.{d}.usagePercent", 71.0 - 50 * j), (f"disk.{d}.usageGB", 330.0 + 100 * j))]
 
 
-def write_samples(root: Path, run_id: str, start: int, stop: int, gpus: int) -> None:
+def write_samples(root: Path, run_id: str, start: int, stop: int, gpus: int,
+                  disks: tuple[str, ...] = ("/",)) -> None:
     """Samples start..stop-1 at T0 + 2 s each, through the real Writer."""
     w = Writer.for_root(root)
     for n in range(start, stop):
-        items = host_sample(n) + [kv for i in range(gpus) for kv in gpu_sample(i, n)]
+        items = host_sample(n, disks) + [kv for i in range(gpus) for kv in gpu_sample(i, n)]
         w.put(("system", run_id, T0 + 2.0 * (n + 1), items))
     assert w.flush(10)
 
 
-def seed(root: Path, gpus: int = 2, gpu_name: str = "NVIDIA H100 80GB HBM3", samples: int = 30) -> str:
+def seed(root: Path, gpus: int = 2, gpu_name: str = "NVIDIA H100 80GB HBM3", samples: int = 30,
+         disks: tuple[str, ...] = ("/",)) -> str:
     """One finished run with `samples` system samples, `gpus` fake GPUs and their facts in the metadata."""
     run = tracktui.init(dir=root, project="sys", id=f"sys{gpus}", name="gpu-run",
                         settings={"capture": False})
@@ -68,7 +71,7 @@ def seed(root: Path, gpus: int = 2, gpu_name: str = "NVIDIA H100 80GB HBM3", sam
         md.update({"gpu_count": 0, "gpu_note": "no NVML library (ModuleNotFoundError)"})
     w = Writer.for_root(root)
     w.put(("run", run_id, {"metadata": codec.dumps(md)}))
-    write_samples(root, run_id, 0, samples, gpus)
+    write_samples(root, run_id, 0, samples, gpus, disks)
     run.finish()
     conn = sqlite3.connect(root / "tracktui.db")
     conn.execute("UPDATE runs SET created_at=?, updated_at=?, heartbeat_at=?, finished_at=? WHERE id=?",
@@ -186,14 +189,32 @@ async def test_live_update_reads_only_new_samples(tmp_path: Path) -> None:
         panel = app.query_one(SystemPanel)
         await wait_for(pilot, lambda: gauge_text(app, "gpu0-temp") == "44 °C")
         assert len(panel.store.points["cpu"]) == 5
-        write_samples(root, run_id, 5, 8, gpus=2)  # three more samples, and a second GPU appears
+        assert gauge_text(app, "disk-usage-1") is None
+        # three more samples; a second GPU and a second disk appear
+        write_samples(root, run_id, 5, 8, gpus=2, disks=("/", "/data"))
         await wait_for(pilot, lambda: gauge_text(app, "gpu0-temp") == "47 °C")
         await wait_for(pilot, lambda: 1 in panel.gpu_blocks)
         await pilot.pause()
         assert len(panel.store.points["cpu"]) == 8  # appended, not re-read: no duplicates
         assert [t for t, _ in panel.store.points["cpu"]] == [T0 + 2.0 * (n + 1) for n in range(8)]
         await wait_for(pilot, lambda: gauge_text(app, "gpu1-temp") == "52 °C")
+        await wait_for(pilot, lambda: gauge_text(app, "disk-usage-1") == "21 % 430 GB")
+        assert gauge(app, "disk-usage-0").text == "71 % 330 GB"
         assert app.query_one("#sys-chart-cpu", SysChart).drawn_points == 16
+
+
+async def test_disk_usage_na_until_a_path_is_sampled(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    run_id = seed(root, gpus=0, samples=3, disks=())
+    app = PanelApp(root, run_id, interval=0.1)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: gauge_text(app, "disk-usage-none") == "N/A")
+        assert gauge(app, "disk-in").text.startswith("10.0 MiB")  # I/O is there, usage is not
+        write_samples(root, run_id, 3, 4, gpus=0, disks=("/[b]x\x1b[2J",))
+        await wait_for(pilot, lambda: gauge_text(app, "disk-usage-0") == "71 % 330 GB")
+        await pilot.pause()
+        assert gauge_text(app, "disk-usage-none") is None
+        assert gauge(app, "disk-usage-0").spec.label == "/[b]x\N{REPLACEMENT CHARACTER}"
 
 
 async def test_hostile_gpu_name_shown_safely(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ class GaugeSpec:
     color: Color
     read: Callable[[SeriesStore], tuple[float | None, str | None]]
     highlight: bool = False
+    keys: set[str] = field(default_factory=set)  # store keys read() uses beyond the chart's lines
 
 
 @dataclass
@@ -61,6 +62,8 @@ class CellSpec:
 
     def __post_init__(self) -> None:
         self.keys |= {ln.key for ln in self.lines}
+        for g in self.gauges:
+            self.keys |= g.keys
 
 
 class Gauge(Widget):
@@ -187,6 +190,22 @@ class SystemCell(Vertical):
     def compose(self) -> ComposeResult:
         yield from self.gauges.values()
         yield self.chart
+
+    def add_gauge(self, spec: GaugeSpec, before: str | None = None) -> None:
+        """Add a gauge (a disk path that appeared later), before the named gauge or the chart."""
+        gauge = Gauge(spec, id=f"gauge-{spec.name}")
+        self.gauges[spec.name] = gauge
+        self.spec.gauges.append(spec)
+        self.spec.keys |= spec.keys
+        self.mount(gauge, before=self.gauges.get(before or "", self.chart))
+        gauge.set_value(*spec.read(self.store))
+
+    def remove_gauge(self, name: str) -> None:
+        """Remove a gauge if it is there."""
+        gauge = self.gauges.pop(name, None)
+        if gauge is not None:
+            self.spec.gauges = [g for g in self.spec.gauges if g.name != name]
+            gauge.remove()
 
     def update_data(self, t0: float) -> None:
         """Read the gauges' values from the store and redraw the chart."""

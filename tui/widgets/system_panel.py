@@ -42,6 +42,7 @@ DEFAULT_INTERVAL = 2.0  # seconds: the capture samples every 2 s by default
 WIDE = 150  # columns from which the host cells go left and the GPUs right (SCREENS.md, System (2))
 GPU_BLOCK_WIDTH = 90  # columns a GPU block wants for its 2x2 grid of cells
 MB = 1024 * 1024
+MAX_DISKS = 3  # disk paths with a usage gauge (the capture samples "/" unless told otherwise)
 IDLE_FACTOR = 5  # an ended run is polled this many times less often once it brings nothing new
 
 # Colours (plotext names, which Rich understands too): the same meaning on every cell.
@@ -176,16 +177,18 @@ class SystemPanel(VerticalScroll):
             return
         host = self.query_one("#sys-host", Grid)
         disks = disk_paths(self.keys)
-        if not self.cells or disks != self.disks:
-            self.disks = disks
-            for name in ("cpu", "memory", "disk", "network"):
-                old = self.cells.pop(name, None)
-                if old is not None:
-                    old.remove()
-            for spec in (self._cpu(), self._memory(), self._disk(disks), self._network()):
+        if not self.cells:
+            self.disks = disks[:MAX_DISKS]
+            for spec in (self._cpu(), self._memory(), self._disk(self.disks), self._network()):
                 cell = SystemCell(spec, self.store, id=f"cell-{spec.name}")
                 self.cells[spec.name] = cell
                 host.mount(cell)
+        else:
+            cell = self.cells["disk"]
+            for path in [p for p in disks if p not in self.disks][:MAX_DISKS - len(self.disks)]:
+                cell.remove_gauge("disk-usage-none")
+                cell.add_gauge(_disk_usage(len(self.disks), path), before="disk-in")
+                self.disks.append(path)
         gpus = self.query_one("#sys-gpus", Grid)
         for i in gpu_indices(self.keys):
             if i in self.gpu_blocks:
@@ -278,28 +281,13 @@ class SystemPanel(VerticalScroll):
 
             return read
 
-        def read_usage(path: str) -> Any:
-            def read(store: SeriesStore) -> tuple[float | None, str | None]:
-                pct = store.latest(f"disk.{path}.usagePercent")
-                gb = store.latest(f"disk.{path}.usageGB")
-                if pct is None and gb is None:
-                    return None, None
-                text = f"{pct:.0f} %" if pct is not None else ""
-                if gb is not None:
-                    text += f" {gb:.0f} GB"
-                return (None if pct is None else pct / 100.0), text.strip()
-
-            return read
-
-        gauges = [GaugeSpec(f"disk-usage-{i}", safe_text(p, limit=7), OTHER, read_usage(p))
-                  for i, p in enumerate(paths[:3])]
+        gauges = [_disk_usage(i, p) for i, p in enumerate(paths)]
         if not paths:
-            gauges.append(GaugeSpec("disk-usage-0", "usage", OTHER, lambda s: (None, None)))
+            gauges.append(GaugeSpec("disk-usage-none", "usage", OTHER, lambda s: (None, None)))
         gauges += [GaugeSpec("disk-in", "read", PROCESS, read_io("disk.in")),
                    GaugeSpec("disk-out", "write", MACHINE, read_io("disk.out"))]
-        keys = {f"disk.{p}.{f}" for p in paths for f in ("usagePercent", "usageGB")}
         return CellSpec("disk", "Disk I/O MiB since start", gauges,
-                        [Line("disk.in", PROCESS), Line("disk.out", MACHINE)], keys=keys)
+                        [Line("disk.in", PROCESS), Line("disk.out", MACHINE)])
 
     def _network(self) -> CellSpec:
         def read(key: str) -> Any:
@@ -391,6 +379,22 @@ class SystemPanel(VerticalScroll):
                 GaugeSpec(f"gpu{i}-power", "power", POWER, read_power),
             ], [Line(p + "powerWatts", POWER)], keys={p + "enforcedPowerLimitWatts", p + "powerPercent"}),
         ]
+
+
+def _disk_usage(i: int, path: str) -> GaugeSpec:
+    """The usage gauge of the i-th sampled disk path (percent as the bar, used GB as text)."""
+    pct_key, gb_key = f"disk.{path}.usagePercent", f"disk.{path}.usageGB"
+
+    def read(store: SeriesStore) -> tuple[float | None, str | None]:
+        pct, gb = store.latest(pct_key), store.latest(gb_key)
+        if pct is None and gb is None:
+            return None, None
+        text = f"{pct:.0f} %" if pct is not None else ""
+        if gb is not None:
+            text += f" {gb:.0f} GB"
+        return (None if pct is None else pct / 100.0), text.strip()
+
+    return GaugeSpec(f"disk-usage-{i}", safe_text(path, limit=8), OTHER, read, keys={pct_key, gb_key})
 
 
 def _peak_rate(points: list[tuple[float, float | None]]) -> float | None:
