@@ -244,6 +244,7 @@ def test_series_store_caps_and_cursor() -> None:
     pts[500] = (500.0, 99.0)
     thinned = thin(pts, 100)
     assert len(thinned) <= 120 and (500.0, 99.0) in thinned  # a spike survives downsampling
+    assert thinned[0] == (0.0, 0.0) and thinned[-1] == (999.0, 0.0)  # and the newest sample: the cursor
 
 
 def test_time_ticks_are_relative_and_round() -> None:

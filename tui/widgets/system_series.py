@@ -38,7 +38,7 @@ def disk_paths(keys: Iterable[str]) -> list[str]:
 
 
 def thin(points: Sequence[tuple[float, float | None]], n: int) -> Points:
-    """At most about n points: per time bucket the first, min and max samples are kept (spikes survive)."""
+    """About n points at most: per bucket the first, min and max samples (spikes survive), and the last."""
     if len(points) <= n:
         return list(points)
     per = max(1, math.ceil(len(points) * 3 / n))
@@ -52,6 +52,8 @@ def thin(points: Sequence[tuple[float, float | None]], n: int) -> Points:
             hi = max(finite, key=lambda p: p[1])  # type: ignore[arg-type, return-value]
             keep |= {chunk.index(lo), chunk.index(hi)}
         out.extend(chunk[j] for j in sorted(keep))
+    if out[-1] is not points[-1]:  # the newest sample is the gauges' value and the next read's cursor
+        out.append(points[-1])
     return out
 
 
