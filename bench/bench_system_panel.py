@@ -11,6 +11,7 @@ of every key (no thinning).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import tempfile
 import time
@@ -46,6 +47,39 @@ def timed(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(out)
 
 
+async def redraw(root: Path, run_id: str, size: tuple[int, int]) -> tuple[float, float, int, int]:
+    """Seconds to redraw every chart of the panel (median of 5): points thinned to the chart's width,
+    and the baseline drawing every point held; also the number of charts and the points held per key."""
+    from textual.app import App, ComposeResult
+    from tracktui.tui.widgets.system_cells import SysChart
+    from tracktui.tui.widgets.system_panel import SystemPanel
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield SystemPanel(root, run_id, interval=None)
+
+    app = Host()
+    async with app.run_test(size=size) as pilot:
+        panel = app.query_one(SystemPanel)
+        while panel.polls < 1:
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+        charts = list(app.query(SysChart))
+
+        def draw_all() -> None:
+            for c in charts:
+                c.render()
+
+        thinned = timed(draw_all, 5)
+        SysChart.points_per_column = 10**9
+        try:
+            full = timed(draw_all, 5)
+        finally:
+            SysChart.points_per_column = 1
+        held = max(len(p) for p in panel.store.points.values())
+    return thinned, full, len(charts), held
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -75,10 +109,13 @@ def main() -> None:
             w.flush(10)
             inc = timed(lambda: read_samples(r, run.id, dict(store.last_ts)), 20)
         run.finish()
+        thinned, full, charts, held_ui = asyncio.run(redraw(root, run.id, (200, 60)))
     print(f"baseline Reader.system (all keys, raw):   {base * 1000:8.1f} ms")
     print(f"first poll (read + downsample):           {first * 1000:8.1f} ms  ({first / base:.2f}x baseline)")
     print(f"incremental poll (1 new sample a key):    {inc * 1000:8.2f} ms  ({inc / base:.4f}x baseline)")
     print(f"points held per key after the first poll: {held} (of {n})")
+    print(f"redraw of all {charts} charts at 200x60, points thinned to 1 a column: {thinned * 1000:7.1f} ms "
+          f"(baseline every held point, {held_ui} a key: {full * 1000:.1f} ms, {thinned / full:.2f}x)")
 
 
 if __name__ == "__main__":

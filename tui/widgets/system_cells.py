@@ -17,7 +17,7 @@ from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 from ..text import safe_text
-from .system_series import SeriesStore, time_ticks
+from .system_series import SeriesStore, thin, time_ticks
 
 NA = "N/A"
 Color = tuple[int, int, int]  # RGB: plotext and Rich draw it alike, whatever the terminal's palette
@@ -119,6 +119,8 @@ class SysChart(PlotextPlot):
     SysChart { height: 7; width: 1fr; }
     """
 
+    points_per_column = 1  # plotext joins points with lines: one a column looks the same and is fast
+
     def __init__(self, store: SeriesStore, lines: Sequence[Line], ylim: tuple[float, float] | None = None,
                  **kwargs: Any):
         super().__init__(**kwargs)
@@ -138,11 +140,14 @@ class SysChart(PlotextPlot):
         lo_x, hi_x = math.inf, -math.inf
         lo_y, hi_y = math.inf, -math.inf
         drawn = 0
+        budget = max(20, self.points_per_column * self.size.width)
         for line in self.lines:
             scale = line.scale()
             pts = self.store.points.get(line.key)
             if not pts or scale is None:
                 continue
+            if len(pts) > budget:
+                pts = thin(pts, budget)
             xs, ys = [], []
             for t, v in pts:
                 if v is None or not math.isfinite(v):
