@@ -57,7 +57,7 @@ def write_samples(root: Path, run_id: str, start: int, stop: int, gpus: int,
 
 
 def seed(root: Path, gpus: int = 2, gpu_name: str = "NVIDIA H100 80GB HBM3", samples: int = 30,
-         disks: tuple[str, ...] = ("/",)) -> str:
+         disks: tuple[str, ...] = ("/",), gpu_note: str = "no NVML library (ModuleNotFoundError)") -> str:
     """One finished run with `samples` system samples, `gpus` fake GPUs and their facts in the metadata."""
     run = tracktui.init(dir=root, project="sys", id=f"sys{gpus}", name="gpu-run",
                         settings={"capture": False})
@@ -68,7 +68,7 @@ def seed(root: Path, gpus: int = 2, gpu_name: str = "NVIDIA H100 80GB HBM3", sam
                    "gpus": [{"name": gpu_name if i == 0 else "NVIDIA H100", "memory_total": 80 * GiB}
                             for i in range(gpus)]})
     else:
-        md.update({"gpu_count": 0, "gpu_note": "no NVML library (ModuleNotFoundError)"})
+        md.update({"gpu_count": 0, "gpu_note": gpu_note})
     w = Writer.for_root(root)
     w.put(("run", run_id, {"metadata": codec.dumps(md)}))
     write_samples(root, run_id, 0, samples, gpus, disks)
@@ -230,6 +230,42 @@ async def test_hostile_gpu_name_shown_safely(tmp_path: Path) -> None:
         assert "\x1b" not in title and "\x07" not in title and "\N{REPLACEMENT CHARACTER}" in title
         svg = app.export_screenshot()
         assert "[/]" in svg and "\x1b" not in svg and "\x07" not in svg
+
+
+async def test_hostile_gpu_note_shown_safely(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    run_id = seed(root, gpus=0, gpu_note="[@click=app.quit]x[/]\x9d0;TITLE\x9c\x1b[2J")
+    app = PanelApp(root, run_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(SystemPanel)
+        await wait_for(pilot, lambda: panel.polls >= 1)
+        await pilot.pause()
+        status = str(app.query_one("#sys-status").render())
+        assert "[@click=app.quit]x[/]" in status
+        assert not any(c in status for c in "\x1b\x9d\x9c")
+        await pilot.click("#sys-status")
+        assert app.is_running
+
+
+async def test_paused_app_defers_the_poll(gpu_store: tuple[Path, str]) -> None:
+    root, run_id = gpu_store
+    app = PanelApp(root, run_id)
+    app.paused = True  # type: ignore[attr-defined]  # as the tracktui app has it (p pauses live updates)
+    app.waiting_polls = set()  # type: ignore[attr-defined]
+    async with app.run_test(size=(100, 40)) as pilot:
+        panel = app.query_one(SystemPanel)
+        await pilot.pause(0.2)
+        assert panel.polls == 0 and app.waiting_polls == {panel.poll}  # type: ignore[attr-defined]
+        app.paused = False  # type: ignore[attr-defined]
+        app.waiting_polls.pop()()  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: panel.polls == 1)
+        await pilot.press("tab")  # focus the panel: G and g scroll it
+        await pilot.press("G")
+        await pilot.pause()
+        assert panel.scroll_y == panel.max_scroll_y > 0
+        await pilot.press("g")
+        await pilot.pause()
+        assert panel.scroll_y == 0
 
 
 def test_series_store_caps_and_cursor() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
@@ -75,6 +76,11 @@ def _pct(key: str) -> Any:
 
 class SystemPanel(VerticalScroll):
     """System and GPU metrics of one run, live: small charts over relative time plus current gauges."""
+
+    BINDINGS = [  # g/G as in the log view; arrows, page keys, home and end scroll as everywhere
+        Binding("g", "scroll_home", "Top"),
+        Binding("G", "scroll_end", "Bottom"),
+    ]
 
     DEFAULT_CSS = """
     SystemPanel { height: 1fr; }
