@@ -25,7 +25,7 @@ HOSTILE_NAME = "[/]\x1b]52;c;eA==\x07[bold]NVIDIA H100\x1b[2J"
 def gpu_sample(i: int, n: int) -> list[tuple[str, float]]:
     """GPU i at sample n: GPU 1 reports no power and no per-process memory (N/A fields)."""
     p = f"gpu.{i}."
-    used = (20 + 2 * n + 10 * i) * GiB
+    used = (20 + n + 10 * i) * GiB
     items = [(p + "gpu", 50.0 + n + i), (p + "memory", 30.0 + n),
              (p + "memoryAllocated", 100.0 * used / (80 * GiB)), (p + "memoryAllocatedBytes", float(used)),
              (p + "temp", 40.0 + n + 5 * i)]

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.align import Align
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
@@ -162,7 +163,7 @@ class SysChart(PlotextPlot):
             plt.plot(xs, ys, marker="braille", color=line.color)
         self.drawn_points = drawn
         if not drawn:
-            return Text(NA, style="dim", justify="center")
+            return Align.center(Text(NA, style="dim"), vertical="middle")
         lo_x = min(lo_x, 0.0)  # relative time from the run's start
         hi_x = max(hi_x, lo_x + 1.0)
         plt.xlim(lo_x, hi_x)
