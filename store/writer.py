@@ -152,7 +152,7 @@ def _write_history(batch: Batch, records: list[Record]) -> None:
         "n_special = n_special + excluded.n_special",
         [(mid, b, *a) for b, per_metric in rollup.items() for mid, a in per_metric.items()],
     )
-    for run_id, (buckets, ids) in recompute.items():
+    for buckets, ids in recompute.values():
         _update_rollup(conn, sorted(ids), sorted(buckets))
     for run_id, step in last_step.items():
         batch.update_run(run_id, last_step=step)
