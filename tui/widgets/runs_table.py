@@ -1,0 +1,304 @@
+"""RunsTable: the runs as a DataTable; sorting, filtering, selection and in-place live updates.
+
+The table keeps a model (run id -> RunRecord) and shows a filtered, sorted view of it. Every cell is a
+rich Text built from safe_text, so nothing from the store is read as markup or reaches the terminal raw.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from tracktui.store import RunRecord
+
+from ..format import age, duration, flatten, scalar, state_text, value_text
+from ..query import Query
+from ..text import safe_text
+
+BASE_COLUMNS = ("state", "name", "project", "group", "tags", "created", "runtime", "host")
+DEFAULT_BASE = ("state", "name", "project", "group", "created", "runtime")
+LABELS = {"sel": " ", "state": "st", "name": "name", "project": "project", "group": "group", "tags": "tags",
+          "created": "created", "runtime": "runtime", "host": "host"}
+WIDTH_CAP = {"name": 28, "tags": 20, "project": 16, "group": 14, "host": 16}
+SELECT_MARK = Text("*", style="bold reverse")
+_TEXT_SORT = ("state", "name", "project", "group", "tags", "host")
+
+
+def column_label(col: str) -> str:
+    """The header text of a column id: base names as they are, config./summary. keys without the prefix."""
+    if col in LABELS:
+        return LABELS[col]
+    return safe_text(col.partition(".")[2], limit=24)
+
+
+def default_columns(runs: Iterable[RunRecord], n_config: int = 4, n_summary: int = 6) -> list[str]:
+    """Base columns, the config keys whose values differ between runs, the most common numeric summaries."""
+    runs = list(runs)
+    seen: dict[str, set[str]] = {}
+    counts: Counter[str] = Counter()
+    for r in runs[:2000]:
+        for k, v in flatten(r.config).items():
+            if isinstance(v, (int, float, str, bool)) or v is None:
+                seen.setdefault(k, set()).add(repr(v))
+        for k, v in r.summary.items():
+            v = scalar(v)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and not k.startswith("_"):
+                counts[k] += 1
+    differ = [k for k, vals in seen.items() if len(vals) > 1][:n_config]
+    common = [k for k, _ in counts.most_common(n_summary)]
+    return [*DEFAULT_BASE, *(f"config.{k}" for k in differ), *(f"summary.{k}" for k in sorted(common))]
+
+
+def all_columns(runs: Iterable[RunRecord]) -> list[str]:
+    """Every column the picker offers: base columns, config keys, summary keys."""
+    cfg: dict[str, None] = {}
+    summ: dict[str, None] = {}
+    for r in runs:
+        for k in flatten(r.config):
+            cfg[k] = None
+        for k in r.summary:
+            summ[k] = None
+    return [*BASE_COLUMNS, *(f"config.{k}" for k in sorted(cfg)), *(f"summary.{k}" for k in sorted(summ))]
+
+
+def raw_value(run: RunRecord, col: str) -> Any:
+    """A run's value in a column, for sorting (None where missing)."""
+    if col == "state":
+        return run.state
+    if col == "tags":
+        return ",".join(run.tags) or None
+    if col == "created":
+        return run.created_at
+    if col == "runtime":
+        return run.runtime
+    if col in ("name", "project", "group", "host"):
+        return getattr(run, col)
+    src, _, key = col.partition(".")
+    data = run.config if src == "config" else run.summary
+    if key in data:
+        return scalar(data[key])
+    if src == "config":
+        return scalar(flatten(data).get(key))
+    return None
+
+
+def sort_key(v: Any) -> tuple[int, Any]:
+    """Numbers before text, each in order; used with missing/NaN split off beforehand."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return (0, v)
+    if isinstance(v, bool):
+        return (0, int(v))
+    return (1, str(v).lower())
+
+
+def is_missing(v: Any) -> bool:
+    """None and NaN sort last in both directions."""
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+class RunsTable(DataTable[Text]):
+    """The runs of the store as a table."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open"),
+        Binding("space", "toggle_select", "Select", key_display="space"),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("S", "flip_sort", "Flip sort", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    RunsTable { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self.model: dict[str, RunRecord] = {}
+        self.selected: set[str] = set()
+        self.query_filter: Query | None = None
+        self.sort_col = "created"
+        self.sort_desc = True
+        self.shown_columns: list[str] = list(DEFAULT_BASE)
+        self.order: list[str] = []
+        self.now: float | None = None  # a fixed clock for snapshots; None means time.time()
+
+    # ---------------------------------------------------------------- model
+
+    def cell(self, run: RunRecord, col: str) -> Text:
+        """The Text of one cell."""
+        if col == "sel":
+            return SELECT_MARK if run.id in self.selected else Text(" ")
+        if col == "state":
+            return state_text(run.state)
+        if col == "name":
+            return Text(safe_text(run.name, limit=WIDTH_CAP["name"]), style="bold")
+        if col in ("project", "group", "host"):
+            return Text(safe_text(getattr(run, col) or "", limit=WIDTH_CAP[col]))
+        if col == "tags":
+            return Text(safe_text(",".join(run.tags), limit=WIDTH_CAP["tags"]), style="italic")
+        if col == "created":
+            return Text(age(run.created_at, self.now))
+        if col == "runtime":
+            end = run.finished_at
+            if end is None and run.state == "running":
+                end = self.now if self.now is not None else time.time()
+            rt = (end - run.created_at) if end is not None else run.runtime
+            return Text(duration(rt), justify="right")
+        v = raw_value(run, col)
+        if v is None:
+            return Text("-", style="dim", justify="right")
+        numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
+        return Text(value_text(v, limit=16), justify="right" if numeric else "left")
+
+    def row_cells(self, run: RunRecord) -> list[Text]:
+        """All cells of a run's row, in column order."""
+        return [self.cell(run, c) for c in ("sel", *self.shown_columns)]
+
+    def compute_order(self) -> list[str]:
+        """Ids of the runs that pass the filter, in sort order, missing values last."""
+        q = self.query_filter
+        runs = [r for r in self.model.values() if q is None or q(r)]
+        col = self.sort_col
+        present: list[tuple[Any, str]] = []
+        missing: list[str] = []
+        for r in runs:
+            v = raw_value(r, col)
+            if is_missing(v):
+                missing.append(r.id)
+            else:
+                present.append((sort_key(v), r.id))
+        present.sort(key=lambda t: t[0], reverse=self.sort_desc)
+        return [rid for _, rid in present] + missing
+
+    # ---------------------------------------------------------------- view
+
+    def cursor_run_id(self) -> str | None:
+        """The id of the run under the cursor."""
+        if not self.order or self.row_count == 0:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except CellDoesNotExist:
+            return None
+
+    def rebuild(self, columns: bool = False) -> None:
+        """Show the view again (after a sort, filter or column change), keeping the cursor on its run."""
+        keep = self.cursor_run_id()
+        scroll_y = self.scroll_y
+        self.order = self.compute_order()
+        self.clear(columns=columns or not self.columns)
+        if not self.columns:
+            for col in ("sel", *self.shown_columns):
+                label = column_label(col)
+                if col == self.sort_col:
+                    label += " ▼" if self.sort_desc else " ▲"
+                self.add_column(Text(label, style="bold"), key=col)
+        self.add_rows_fast([(self.row_cells(self.model[rid]), rid) for rid in self.order])
+        if keep is not None and keep in self.model and keep in self.order:
+            self.move_cursor(row=self.order.index(keep), animate=False, scroll=False)
+            self.scroll_to(y=scroll_y, animate=False, immediate=True)
+
+    def add_rows_fast(self, rows: list[tuple[list[Text], str]]) -> None:
+        """Add rows with their keys."""
+        for cells, key in rows:
+            self.add_row(*cells, key=key)
+
+    def merge(self, runs: list[RunRecord]) -> None:
+        """New or changed runs from a poll: update rows in place, re-order only when the order changed."""
+        changed: list[RunRecord] = []
+        for r in runs:
+            old = self.model.get(r.id)
+            if old is None or old.rev != r.rev or old.state != r.state:
+                changed.append(r)
+            self.model[r.id] = r
+        if not changed:
+            return
+        order = self.compute_order()
+        if order != self.order:
+            self.rebuild()
+            return
+        for r in changed:
+            if r.id not in self.order:
+                continue
+            for col, cell in zip(("sel", *self.shown_columns), self.row_cells(r), strict=True):
+                try:
+                    self.update_cell(r.id, col, cell)
+                except (CellDoesNotExist, RowDoesNotExist):
+                    pass
+
+    def tick(self) -> None:
+        """Advance the runtime of running rows (no store read)."""
+        if "runtime" not in self.shown_columns:
+            return
+        for rid in self.order:
+            r = self.model[rid]
+            if r.state == "running":
+                try:
+                    self.update_cell(rid, "runtime", self.cell(r, "runtime"))
+                except (CellDoesNotExist, RowDoesNotExist):
+                    pass
+
+    def set_filter(self, query: Query | None) -> None:
+        """Show only runs the query matches (selection is kept)."""
+        self.query_filter = query
+        self.rebuild()
+
+    def set_columns(self, cols: list[str]) -> None:
+        """Show these columns (after the state/selection marks)."""
+        self.shown_columns = [c for c in cols if c != "sel"]
+        if self.sort_col not in self.shown_columns:
+            self.sort_col, self.sort_desc = ("created", True) if "created" in self.shown_columns else (
+                self.shown_columns[0] if self.shown_columns else "created", False)
+        self.rebuild(columns=True)
+
+    def set_sort(self, col: str, desc: bool) -> None:
+        """Sort by a column, in a direction."""
+        self.sort_col, self.sort_desc = col, desc
+        self.rebuild(columns=True)
+
+    # ---------------------------------------------------------------- actions
+
+    def action_toggle_select(self) -> None:
+        """Select or unselect the run under the cursor."""
+        rid = self.cursor_run_id()
+        if rid is None:
+            return
+        self.selected.symmetric_difference_update({rid})
+        self.update_cell(rid, "sel", self.cell(self.model[rid], "sel"))
+        self.post_message(self.SelectionChanged(self))
+
+    def action_cycle_sort(self) -> None:
+        """Sort by the next column."""
+        cols = list(self.shown_columns)
+        i = (cols.index(self.sort_col) + 1) % len(cols) if self.sort_col in cols else 0
+        col = cols[i]
+        self.set_sort(col, desc=col not in _TEXT_SORT)
+
+    def action_flip_sort(self) -> None:
+        """Flip the sort direction."""
+        self.set_sort(self.sort_col, not self.sort_desc)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header sorts by it, a second click flips the direction."""
+        event.stop()
+        col = str(event.column_key.value)
+        if col == "sel":
+            return
+        if col == self.sort_col:
+            self.action_flip_sort()
+        else:
+            self.set_sort(col, desc=col not in _TEXT_SORT)
+
+    class SelectionChanged(Message):
+        """The set of selected runs changed."""
+
+        def __init__(self, table: RunsTable):
+            super().__init__()
+            self.table = table
