@@ -34,6 +34,7 @@ class Series:
     special: list[tuple[float, float]] = field(default_factory=list)
     last_step: int = -1
     sampled: bool = False
+    x_label: str = "step"
 
 
 @dataclass
