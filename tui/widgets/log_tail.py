@@ -105,7 +105,10 @@ class LogTail(Vertical):
     @work(thread=True, exclusive=True, group="logs-poll", exit_on_error=False)
     def _read(self, run_id: str, seq: int, first: bool) -> None:
         with Reader(self.app.store_root) as r:
-            lines = r.logs_tail(run_id, FIRST_TAIL) if first else r.logs(run_id, since_seq=seq, limit=MAX_LINES)
+            if first:
+                lines = r.logs_tail(run_id, FIRST_TAIL)
+            else:
+                lines = r.logs(run_id, since_seq=seq, limit=MAX_LINES)
         self.post_message(LogsPolled(run_id, lines, first))
 
     def on_logs_polled(self, message: LogsPolled) -> None:
