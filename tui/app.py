@@ -37,10 +37,13 @@ class TrackTuiApp(App[None]):
         self.fixed_now = fixed_now
         self.paused = False
         self.waiting_polls: set[Callable[[], None]] = set()
+        self.store_label_text: str | None = None  # shown instead of the root (snapshots of tmp stores)
 
     @property
     def store_label(self) -> str:
         """The store root as the user would type it (~ for the home directory)."""
+        if self.store_label_text is not None:
+            return self.store_label_text
         home = str(Path.home())
         root = str(self.store_root)
         return "~" + root[len(home):] if root.startswith(home + os.sep) else root

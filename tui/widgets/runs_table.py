@@ -28,6 +28,7 @@ DEFAULT_BASE = ("state", "name", "project", "group", "created", "runtime")
 LABELS = {"sel": " ", "state": "st", "name": "name", "project": "project", "group": "group", "tags": "tags",
           "created": "created", "runtime": "runtime", "host": "host"}
 WIDTH_CAP = {"name": 28, "tags": 20, "project": 16, "group": 14, "host": 16}
+WIDTH_SAMPLE = 500  # rows of the view that size the columns
 SELECT_MARK = Text("*", style="bold reverse")
 _TEXT_SORT = ("state", "name", "project", "group", "tags", "host")
 
@@ -189,18 +190,24 @@ class RunsTable(DataTable[Text]):
             return None
 
     def rebuild(self, columns: bool = False) -> None:
-        """Show the view again (after a sort, filter or column change), keeping the cursor on its run."""
+        """Show the view again (after a sort, filter or column change), keeping the cursor on its run.
+
+        Column widths are computed here from the first rows of the view (not measured by the table when
+        idle), so a first paint is complete and the same every time.
+        """
         keep = self.cursor_run_id()
         scroll_y = self.scroll_y
         self.order = self.compute_order()
-        self.clear(columns=columns or not self.columns)
-        if not self.columns:
-            for col in ("sel", *self.shown_columns):
-                label = column_label(col)
-                if col == self.sort_col:
-                    label += " ▼" if self.sort_desc else " ▲"
-                self.add_column(Text(label, style="bold"), key=col)
-        self.add_rows_fast([(self.row_cells(self.model[rid]), rid) for rid in self.order])
+        cols = ("sel", *self.shown_columns)
+        rows = [(self.row_cells(self.model[rid]), rid) for rid in self.order]
+        self.clear(columns=True)
+        for i, col in enumerate(cols):
+            label = column_label(col)
+            if col == self.sort_col:
+                label += " ▼" if self.sort_desc else " ▲"
+            width = max([len(label), *(cells[i].cell_len for cells, _ in rows[:WIDTH_SAMPLE])])
+            self.add_column(Text(label, style="bold"), key=col, width=width)
+        self.add_rows_fast(rows)
         if keep is not None and keep in self.model and keep in self.order:
             self.move_cursor(row=self.order.index(keep), animate=False, scroll=False)
             self.scroll_to(y=scroll_y, animate=False, immediate=True)
