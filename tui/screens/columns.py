@@ -10,6 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from ..text import safe_text
+
 
 class ColumnPicker(ModalScreen[list[str] | None]):
     """Tick the columns to show; enter applies, escape cancels."""
@@ -35,7 +37,7 @@ class ColumnPicker(ModalScreen[list[str] | None]):
         with Vertical():
             yield Static(Text(" Columns: space ticks, enter applies, escape cancels", style="bold"))
             yield SelectionList[str](
-                *(Selection(Text(c), c, c in self.shown) for c in self.choices)
+                *(Selection(Text(safe_text(c, limit=80)), c, c in self.shown) for c in self.choices)
             )
         yield Footer()
 

@@ -145,12 +145,9 @@ class RunsScreen(Screen[None]):
         runs = table.model.values()
         n_running = sum(r.state == "running" for r in runs)
         n_crashed = sum(r.state == "crashed" for r in runs)
-        t = Text()
+        t = Text(no_wrap=True, overflow="ellipsis")
         t.append(" tracktui ", style="bold reverse")
-        t.append(f"  store: {safe_text(self.app.store_label)}", style="dim")
-        if self.app.project:
-            t.append(f"  project: {safe_text(self.app.project)}")
-        t.append(f"   {len(table.model)} runs")
+        t.append(f"  {len(table.model)} runs")
         if n_running:
             t.append(f" · {n_running} running", style="dodger_blue1")
         if n_crashed:
@@ -161,6 +158,9 @@ class RunsScreen(Screen[None]):
             t.append(f"   ({len(table.order)} of {len(table.model)} match)", style="bold")
         paused = self.app.paused
         t.append("   paused" if paused else "   live", style="yellow" if paused else "green")
+        if self.app.project:
+            t.append(f"   project: {safe_text(self.app.project)}")
+        t.append(f"   store: {safe_text(self.app.store_label)}", style="dim")
         self.query_one("#status", Static).update(t)
         empty = self.loaded and not table.model
         self.query_one("#empty").display = empty
