@@ -96,7 +96,7 @@ class ChartsPanel(VerticalScroll):
     DEFAULT_CSS = """
     ChartsPanel { height: 1fr; }
     ChartsPanel .section { height: 1; color: $text-muted; text-style: bold; }
-    ChartsPanel Grid { height: auto; grid-size: 2; grid-gutter: 0 1; }
+    ChartsPanel Grid { height: auto; grid-size: 2; grid-gutter: 0 1; grid-rows: 12; }
     ChartsPanel #charts-empty { padding: 1 2; }
     """
 

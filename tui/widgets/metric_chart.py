@@ -48,6 +48,8 @@ class MetricChart(PlotextPlot):
         self.series: dict[str, Series] = {}
         self.smoothing = 0.0
         self.log_y = False
+        self.version = 0  # bumped by every change of data or options: render() rebuilds only then
+        self._cache: tuple[Any, Any] | None = None
         self.border_title = Content(safe_text(key, limit=60))
         self._update_subtitle()
 
@@ -67,14 +69,21 @@ class MetricChart(PlotextPlot):
             return s.y[-1] if s.y else None
         return None
 
+    def invalidate(self) -> None:
+        """Data or options changed: draw again."""
+        self.version += 1
+        self.refresh()
+
     def set_series(self, name: str, series: Series) -> None:
         """Replace one series."""
+        self.version += 1
         self.series[name] = series
         self._update_subtitle()
         self.refresh()
 
     def append(self, name: str, series: Series) -> None:
         """Append new points to one series."""
+        self.version += 1
         cur = self.series.setdefault(name, Series())
         cur.x.extend(series.x)
         cur.y.extend(series.y)
@@ -88,7 +97,13 @@ class MetricChart(PlotextPlot):
         self.refresh()
 
     def render(self) -> Any:
-        """Plot the series, then let PlotextPlot draw."""
+        """Plot the series, then let PlotextPlot draw; the result is kept until data, size or theme change
+        (Textual asks again on every layout pass, plotext takes milliseconds per chart)."""
+        key = (self.version, self.size, self.app.theme, self.smoothing, self.log_y)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        if self.size.height < 4 or self.size.width < 10:  # not laid out yet: plotting would be wasted
+            return ""
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -117,4 +132,6 @@ class MetricChart(PlotextPlot):
             plt.yscale("log")
         if not lo_hi:
             plt.title("no numeric points yet")
-        return super().render()
+        out = super().render()
+        self._cache = (key, out)
+        return out

@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
@@ -28,7 +29,7 @@ DEFAULT_BASE = ("state", "name", "project", "group", "created", "runtime")
 LABELS = {"sel": " ", "state": "st", "name": "name", "project": "project", "group": "group", "tags": "tags",
           "created": "created", "runtime": "runtime", "host": "host"}
 WIDTH_CAP = {"name": 28, "tags": 20, "project": 16, "group": 14, "host": 16}
-WIDTH_SAMPLE = 500  # rows of the view that size the columns
+WIDTH_SAMPLE = 200  # rows of the view that size the columns
 SELECT_MARK = Text("*", style="bold reverse")
 _TEXT_SORT = ("state", "name", "project", "group", "tags", "host")
 
@@ -38,6 +39,26 @@ def column_label(col: str) -> str:
     if col in LABELS:
         return LABELS[col]
     return safe_text(col.partition(".")[2], limit=24)
+
+
+class LazyCell:
+    """A cell whose Text is built when the table first draws it (10,000 rows paint like 50)."""
+
+    __slots__ = ("table", "run", "col", "_text")
+
+    def __init__(self, table: RunsTable, run: RunRecord, col: str):
+        self.table = table
+        self.run = run
+        self.col = col
+        self._text: Text | None = None
+
+    def __rich__(self) -> Text:
+        if self._text is None:
+            self._text = self.table.cell(self.run, self.col)
+        return self._text
+
+    def __str__(self) -> str:
+        return str(self.__rich__())
 
 
 def default_columns(runs: Iterable[RunRecord], n_config: int = 4, n_summary: int = 6) -> list[str]:
@@ -199,23 +220,33 @@ class RunsTable(DataTable[Text]):
         scroll_y = self.scroll_y
         self.order = self.compute_order()
         cols = ("sel", *self.shown_columns)
-        rows = [(self.row_cells(self.model[rid]), rid) for rid in self.order]
+        rows = [([LazyCell(self, self.model[rid], c) for c in cols], rid) for rid in self.order]
         self.clear(columns=True)
         for i, col in enumerate(cols):
             label = column_label(col)
             if col == self.sort_col:
                 label += " ▼" if self.sort_desc else " ▲"
-            width = max([len(label), *(cells[i].cell_len for cells, _ in rows[:WIDTH_SAMPLE])])
+            width = max([len(label), *(cells[i].__rich__().cell_len for cells, _ in rows[:WIDTH_SAMPLE])])
             self.add_column(Text(label, style="bold"), key=col, width=width)
         self.add_rows_fast(rows)
         if keep is not None and keep in self.model and keep in self.order:
             self.move_cursor(row=self.order.index(keep), animate=False, scroll=False)
             self.scroll_to(y=scroll_y, animate=False, immediate=True)
 
-    def add_rows_fast(self, rows: list[tuple[list[Text], str]]) -> None:
+    def add_rows_fast(self, rows: list[tuple[list[LazyCell], str]]) -> None:
         """Add rows with their keys."""
         for cells, key in rows:
             self.add_row(*cells, key=key)
+
+    def _update_dimensions(self, new_rows: Iterable[Any]) -> None:
+        """Every column has a width and every row one line: only the virtual size needs computing.
+
+        DataTable would measure every cell of every new row here (seconds for 10,000 runs); this
+        overrides its private hook, so check it when upgrading Textual.
+        """
+        width = sum(c.get_render_width(self) for c in self.columns.values()) + self._row_label_column_width
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(width, self._total_row_height + header)
 
     def merge(self, runs: list[RunRecord]) -> None:
         """New or changed runs from a poll: update rows in place, re-order only when the order changed."""
