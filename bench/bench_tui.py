@@ -104,10 +104,14 @@ async def measure(runs_root: Path, long_root: Path, long_id: str, n_metrics: int
     app = make_app(store_dir=runs_root, poll_interval=None)
     t0 = time.perf_counter()
     async with app.run_test(size=(200, 60)) as pilot:
-        while not (isinstance(app.screen, RunsScreen) and app.screen.loaded):
-            await asyncio.sleep(0.005)
-        await pilot.pause()  # one refresh: the rows are painted
+        while not (isinstance(app.screen, RunsScreen) and app.screen.query_one(RunsTable).row_count):
+            await asyncio.sleep(0.002)
+        await pilot.pause()  # one refresh: the newest runs are painted (the rest may still be loading)
         out["runs_first_paint_s"] = time.perf_counter() - t0
+        while not app.screen.loaded:
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        out["runs_all_loaded_painted_s"] = time.perf_counter() - t0
         table = app.screen.query_one(RunsTable)
         assert table.row_count > 0
         # 3a. a refresh with nothing new: the main-thread handler's cost (the read is on a thread)

@@ -72,11 +72,13 @@ def train(dir: str | None, steps: int, config: dict[str, Any], name: str | None 
         m["train/lr"] = lr
         if step % 10 == 0:
             done = int(30 * step / steps)
-            out.print(f"\r{step}/{steps} [{'#' * done}{'.' * (30 - done)}] loss={m['train/loss']:.4f}", end="")
+            bar = "#" * done + "." * (30 - done)
+            out.print(f"\r{step}/{steps} [{bar}] loss={m['train/loss']:.4f}", end="")
         if step and step % EVAL_EVERY == 0:
             epoch += 1
             val = _curves(step, steps, lr0, depth, rng)
-            m.update({"epoch": epoch, "val/loss": val["train/loss"] * 1.1, "val/acc": val["train/acc"] * 0.97})
+            m.update({"epoch": epoch, "val/loss": val["train/loss"] * 1.1,
+                      "val/acc": val["train/acc"] * 0.97})
             out.print(f"\repoch {epoch}: \x1b[32mval/acc={m['val/acc']:.4f}\x1b[0m")
             if rng.random() < 0.2:
                 out.print(f"warning: loss spike at step {step}", stream="stderr")

@@ -16,6 +16,7 @@ class RunsPolled(Message):
     runs: list[RunRecord]
     cursor: int
     first: bool = False
+    partial: bool = False  # the newest runs only, painted while the rest loads
 
 
 @dataclass

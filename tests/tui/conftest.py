@@ -34,8 +34,8 @@ def pin_times(root: Path) -> None:
     ids = [r[0] for r in conn.execute("SELECT id FROM runs ORDER BY id")]
     for i, rid in enumerate(ids):
         t0 = FIXED + 60 * i
-        conn.execute("UPDATE runs SET created_at=?, updated_at=?, heartbeat_at=?, finished_at=?, host='host-1', "
-                     "pid=NULL WHERE id=?", (t0, t0 + 600, t0 + 600, t0 + 600, rid))
+        conn.execute("UPDATE runs SET created_at=?, updated_at=?, heartbeat_at=?, finished_at=?, "
+                     "host='host-1', pid=NULL WHERE id=?", (t0, t0 + 600, t0 + 600, t0 + 600, rid))
         conn.execute("UPDATE steps SET ts = ? + step WHERE run_id = ?", (t0, rid))
         conn.execute("UPDATE logs SET ts = ? + seq WHERE run_id = ?", (t0, rid))
     conn.execute("UPDATE files SET created_at = ?", (FIXED,))

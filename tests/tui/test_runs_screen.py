@@ -104,7 +104,8 @@ async def test_navigation_open_tabs_help_back_quit(seeded: Path) -> None:
         await pilot.press("down", "enter")
         assert isinstance(app.screen, RunScreen) and app.screen.run_id == "run2"
         await wait_for(pilot, lambda: app.screen.query_one(ChartsPanel).charts)
-        assert {"train/loss", "train/acc", "val/acc", "epoch"} <= set(app.screen.query_one(ChartsPanel).charts)
+        charts = app.screen.query_one(ChartsPanel).charts
+        assert {"train/loss", "train/acc", "val/acc", "epoch"} <= set(charts)
         for key, tab in (("3", "logs"), ("4", "overview"), ("5", "files"), ("1", "charts")):
             await pilot.press(key)
             assert app.screen.query_one("TabbedContent").active == tab

@@ -35,7 +35,8 @@ async def _open_run(pilot, tab: str | None = None) -> None:  # type: ignore[no-u
     await pilot.press("enter")
     screen = pilot.app.screen
     assert isinstance(screen, RunScreen)
-    await wait_for(pilot, lambda: screen.record is not None and len(screen.query_one(ChartsPanel).charts) >= 4)
+    panel = screen.query_one(ChartsPanel)
+    await wait_for(pilot, lambda: screen.record is not None and len(panel.charts) >= 4)
     await wait_for(pilot, lambda: screen.query_one(LogTail).loaded)
     if tab:
         await pilot.press(tab)

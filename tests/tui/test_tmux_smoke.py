@@ -56,7 +56,8 @@ def test_tracktui_in_tmux(seeded: Path) -> None:
     tmux = Tmux()
     env = f"env TERM=xterm-256color TZ=UTC TRACKTUI_DIR={seeded}"
     try:
-        tmux("new-session", "-d", "-s", "main", "-x", "120", "-y", "40", f"{env} {_console_script()}; sleep 30")
+        command = f"{env} {_console_script()}; sleep 30"  # the pane stays to be read after the app quits
+        tmux("new-session", "-d", "-s", "main", "-x", "120", "-y", "40", command)
         screen = tmux.wait_for("4 runs")
         assert "✓ finished" in screen and "✗ failed" in screen and "delta" in screen
         tmux("send-keys", "-t", "main", "Enter")
@@ -79,4 +80,4 @@ def test_tracktui_in_tmux(seeded: Path) -> None:
 def test_cli_demo_help() -> None:
     out = subprocess.run([_console_script(), "demo", "--help"], capture_output=True, text=True,
                          env=dict(os.environ))
-    assert out.returncode == 0 and "simulated" in out.stdout + out.stderr or "--steps" in out.stdout
+    assert out.returncode == 0 and "--steps" in out.stdout

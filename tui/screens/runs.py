@@ -23,6 +23,7 @@ from ..widgets.runs_table import RunsTable, all_columns, default_columns
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
 
+FIRST_PAGE = 200  # newest runs painted first, while the whole store loads
 RECHECK_RUNNING = 5.0  # seconds between re-reads of running runs (crashed is derived from a stale heartbeat)
 
 EMPTY_HELP = """No runs here yet.
@@ -100,6 +101,9 @@ class RunsScreen(Screen[None]):
     def _read(self, cursor: int, recheck: list[str], first: bool) -> None:
         with Reader(self.app.store_root) as r:
             top = r.max_rev()
+            if first and top > FIRST_PAGE:
+                head = r.runs(project=self.app.project, limit=FIRST_PAGE)
+                self.post_message(RunsPolled(head, 0, first=True, partial=True))
             runs = r.runs(project=self.app.project, since_rev=cursor) if top > cursor or first else []
             got = {x.id for x in runs}
             for rid in recheck:
@@ -114,6 +118,14 @@ class RunsScreen(Screen[None]):
         if not self.is_attached:
             return
         table = self.query_one(RunsTable)
+        if message.partial:
+            table.model = {r.id: r for r in message.runs}
+            if not self._columns_chosen and table.model:
+                self._columns_chosen = True
+                table.shown_columns = default_columns(table.model.values())
+            table.rebuild(columns=True)
+            self.update_status()
+            return
         self.cursor = message.cursor
         if message.first or not self.loaded:
             self.loaded = True
@@ -142,9 +154,8 @@ class RunsScreen(Screen[None]):
     def update_status(self) -> None:
         """The top line: store, counts, live or paused; the empty-state text."""
         table = self.query_one(RunsTable)
-        runs = table.model.values()
-        n_running = sum(r.state == "running" for r in runs)
-        n_crashed = sum(r.state == "crashed" for r in runs)
+        n_running = table.state_counts.get("running", 0)
+        n_crashed = table.state_counts.get("crashed", 0)
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(" tracktui ", style="bold reverse")
         t.append(f"  {len(table.model)} runs")
@@ -156,6 +167,8 @@ class RunsScreen(Screen[None]):
             t.append(f" · {len(table.selected)} selected", style="bold")
         if table.query_filter is not None and table.query_filter.text.strip():
             t.append(f"   ({len(table.order)} of {len(table.model)} match)", style="bold")
+        if not self.loaded:
+            t.append("   loading…", style="yellow")
         paused = self.app.paused
         t.append("   paused" if paused else "   live", style="yellow" if paused else "green")
         if self.app.project:
