@@ -268,6 +268,25 @@ async def test_paused_app_defers_the_poll(gpu_store: tuple[Path, str]) -> None:
         assert panel.scroll_y == 0
 
 
+async def test_run_screen_system_tab(gpu_store: tuple[Path, str]) -> None:
+    from tracktui.tui.app import make_app
+    from tracktui.tui.screens.run import RunScreen
+    from tracktui.tui.screens.runs import RunsScreen
+
+    root, run_id = gpu_store
+    app = make_app(store_dir=root, poll_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.loaded)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        await pilot.press("2")
+        panel = app.screen.query_one(SystemPanel)
+        await wait_for(pilot, lambda: panel.polls >= 1 and len(panel.gpu_blocks) == 2)
+        await pilot.pause()
+        assert panel.run_id == run_id and panel.has_focus and panel.region.area > 0
+        assert panel.query_one("#gauge-gpu0-own", Gauge).text == "26.5 GiB"
+
+
 def test_series_store_caps_and_cursor() -> None:
     s = SeriesStore(cap=100)
     assert s.add("k", [(float(t), float(t)) for t in range(1, 151)])
