@@ -128,7 +128,7 @@ def human_bytes(n: float | None) -> str:
     if n is None or not math.isfinite(n):
         return "N/A"
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
+        if abs(n) < 1000 or unit == "TiB":  # 1000, not 1024: "1020.0 KiB" does not fit a gauge
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TiB"
