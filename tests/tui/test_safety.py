@@ -84,11 +84,11 @@ def _run_in_pty(root: Path, steps: list[tuple[bytes, bytes | None]],
         assert marker is None, f"{marker!r} was not drawn"
 
     try:
-        drain_until(b"finished", 20)
+        drain_until(b"finished", 60)
         for key, marker in steps:
             os.write(master, key)
-            drain_until(marker, 15 if marker else 0.3)
-        proc.wait(timeout=10)
+            drain_until(marker, 45 if marker else 0.3)  # generous: CI machines are busy
+        proc.wait(timeout=60)
         drain_until(None, 0.2)
     finally:
         if proc.poll() is None:
