@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ class RunsPolled(Message):
     cursor: int
     first: bool = False
     partial: bool = False  # the newest runs only, painted while the rest loads
+    painted: threading.Event | None = None  # set once a partial page is on screen
 
 
 @dataclass

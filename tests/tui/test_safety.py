@@ -39,7 +39,7 @@ async def test_hostile_strings_render_as_text_everywhere(hostile_store: Path) ->
             await pilot.press("enter")
             assert isinstance(app.screen, RunScreen)
             await wait_for(pilot, lambda: len(app.screen.query_one(ChartsPanel).charts) >= 4)
-            await wait_for(pilot, lambda: app.screen.query_one(LogTail).loaded)
+            await wait_for(pilot, lambda: any(t.loaded for t in app.screen.query(LogTail)))
             for tab in "2345613":
                 await pilot.press(tab)
                 await pilot.pause()

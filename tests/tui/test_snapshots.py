@@ -37,11 +37,11 @@ async def _open_run(pilot, tab: str | None = None) -> None:  # type: ignore[no-u
     assert isinstance(screen, RunScreen)
     panel = screen.query_one(ChartsPanel)
     await wait_for(pilot, lambda: screen.record is not None and len(panel.charts) >= 4)
-    await wait_for(pilot, lambda: screen.query_one(LogTail).loaded)
+    await wait_for(pilot, lambda: any(t.loaded for t in screen.query(LogTail)))
     if tab:
         await pilot.press(tab)
     if tab == "5":
-        await wait_for(pilot, lambda: screen.query_one(FilesPanel).files)
+        await wait_for(pilot, lambda: any(f.files for f in screen.query(FilesPanel)))
     await pilot.pause(0.3)
     await pilot.pause()
 

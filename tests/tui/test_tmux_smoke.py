@@ -61,7 +61,8 @@ def test_tracktui_in_tmux(seeded: Path) -> None:
         screen = tmux.wait_for("4 runs")
         assert "✓ finished" in screen and "✗ failed" in screen and "delta" in screen
         tmux("send-keys", "-t", "main", "Enter")
-        screen = tmux.wait_for("1 Charts")
+        tmux.wait_for("1 Charts")
+        screen = tmux.wait_for("delta · mnist · finished")  # the run's header line
         assert "delta" in screen.splitlines()[0]
         tmux.wait_for("train/loss")
         tmux("send-keys", "-t", "main", "3")

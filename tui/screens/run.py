@@ -8,6 +8,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from tracktui.store import Reader, RunRecord
@@ -79,11 +80,11 @@ class RunScreen(Screen[None]):
                 yield Static(Text("System charts (CPU, memory, GPU) come with the system view.", style="dim"),
                              classes="placeholder")
             with TabPane("3 Logs", id="logs"):
-                yield LogTail(self.run_id)
+                yield Lazy(LogTail(self.run_id))  # the panes behind tabs mount after the charts paint
             with TabPane("4 Overview", id="overview"):
-                yield OverviewPanel(now=self.app.fixed_now)
+                yield Lazy(OverviewPanel(now=self.app.fixed_now))
             with TabPane("5 Files", id="files"):
-                yield FilesPanel(self.run_id)
+                yield Lazy(FilesPanel(self.run_id))
             with TabPane("6 Media", id="media"):
                 yield Static(Text("Images, tables and histograms come with the media view.", style="dim"),
                              classes="placeholder")
@@ -98,8 +99,9 @@ class RunScreen(Screen[None]):
         pane = event.pane
         target = {"charts": ChartsPanel, "logs": LogTail, "overview": OverviewPanel, "files": FilesPanel}.get(
             pane.id or "")
-        if target is not None:
-            widget = pane.query_one(target)
+        found = pane.query(target) if target is not None else []
+        if found:
+            widget = found.first()
             if target is LogTail:
                 widget.query_one("RichLog").focus()
             elif target is FilesPanel:
@@ -129,7 +131,8 @@ class RunScreen(Screen[None]):
         self.record = message.run
         self.query_one("#run-header", Static).update(header_text(message.run, self.app.fixed_now))
         if old is None or old.rev != message.run.rev or old.state != message.run.state:
-            self.query_one(OverviewPanel).show(message.run)
+            for overview in self.query(OverviewPanel):  # not there until its lazy mount
+                overview.show(message.run)
         if self.app.poll_interval:
             self.set_timer(self.app.poll_interval, self.poll)
 
@@ -140,7 +143,8 @@ class RunScreen(Screen[None]):
         """Show a tab."""
         self.query_one(TabbedContent).active = tab
         if tab == "files":
-            self.query_one(FilesPanel).reload()
+            for files in self.query(FilesPanel):
+                files.reload()
 
     def action_back(self) -> None:
         """Back to the runs."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -58,6 +59,7 @@ class RunsScreen(Screen[None]):
         self.loaded = False
         self._last_recheck = 0.0
         self._columns_chosen = False
+        self.first_paint_at: float | None = None  # perf_counter() when runs were first on screen (bench)
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -103,7 +105,9 @@ class RunsScreen(Screen[None]):
             top = r.max_rev()
             if first and top > FIRST_PAGE:
                 head = r.runs(project=self.app.project, limit=FIRST_PAGE)
-                self.post_message(RunsPolled(head, 0, first=True, partial=True))
+                painted = threading.Event()
+                self.post_message(RunsPolled(head, 0, first=True, partial=True, painted=painted))
+                painted.wait(timeout=2.0)  # decoding the rest holds the GIL: let the first page paint
             runs = r.runs(project=self.app.project, since_rev=cursor) if top > cursor or first else []
             got = {x.id for x in runs}
             for rid in recheck:
@@ -125,6 +129,7 @@ class RunsScreen(Screen[None]):
                 table.shown_columns = default_columns(table.model.values())
             table.rebuild(columns=True)
             self.update_status()
+            self.call_after_refresh(self._painted, message.painted)
             return
         self.cursor = message.cursor
         if message.first or not self.loaded:
@@ -146,8 +151,16 @@ class RunsScreen(Screen[None]):
         else:
             table.tick()
         self.update_status()
+        if self.first_paint_at is None:
+            self.call_after_refresh(self._painted, None)
         if self.app.poll_interval:
             self.set_timer(self.app.poll_interval, self.poll)
+
+    def _painted(self, event: threading.Event | None) -> None:
+        if self.first_paint_at is None:
+            self.first_paint_at = time.perf_counter()
+        if event is not None:
+            event.set()
 
     # ---------------------------------------------------------------- view
 
