@@ -175,3 +175,46 @@ async def test_live_rows_and_points_appear_without_moving_cursor(seeded: Path) -
         run.finish()
         await pilot.press("p")
         await wait_for(pilot, lambda: app.screen.record is not None and app.screen.record.state == "finished")
+
+
+async def test_killed_writer_shows_as_crashed(seeded: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import signal
+    import subprocess
+    import sys
+
+    from tracktui.tui.screens import runs as runs_screen
+
+    monkeypatch.setattr(runs_screen, "RECHECK_RUNNING", 0.2)
+    code = ("import sys, time, tracktui; run = tracktui.init(dir=sys.argv[1], project='mnist', id='doomed'); "
+            "run.log({'x': 1.0}); print('ready', flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(seeded)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        app = make_app(store_dir=seeded, poll_interval=0.1)
+        async with app.run_test(size=(160, 30)) as pilot:
+            table = await _loaded(pilot)
+            await wait_for(pilot, lambda: "doomed" in table.model)
+            assert table.model["doomed"].state == "running"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            # no write marks the death: the table re-reads running runs and derives 'crashed'
+            await wait_for(pilot, lambda: table.model["doomed"].state == "crashed")
+            assert str(table.get_cell("doomed", "state")) == "☠ crashed"
+            assert "1 crashed" in str(app.screen.query_one("#status").render())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def test_command_palette_lists_screen_actions(seeded: Path) -> None:
+    app = make_app(store_dir=seeded, poll_interval=None, fixed_now=NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await _loaded(pilot)
+        commands = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Sort", "Filter", "Columns", "Pause", "Help", "Select"} <= commands
+        before = table.sort_col
+        await pilot.press("ctrl+p", *"Flip sort")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: table.sort_col == before and not table.sort_desc)
