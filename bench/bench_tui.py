@@ -135,7 +135,8 @@ async def key_latency(root: Path, writers: int, rate: float, seconds: float) -> 
     tab_lat.sort()
     return {"writers": writers, "points_written": written,
             "runs_key_latency_median_ms": lat[len(lat) // 2] * 1000,
-            "runs_key_latency_p95_ms": lat[int(len(lat) * 0.95)] * 1000, "runs_key_latency_max_ms": lat[-1] * 1000,
+            "runs_key_latency_p95_ms": lat[int(len(lat) * 0.95)] * 1000,
+            "runs_key_latency_max_ms": lat[-1] * 1000,
             "run_tab_key_latency_median_ms": tab_lat[len(tab_lat) // 2] * 1000,
             "run_tab_key_latency_max_ms": tab_lat[-1] * 1000}
 

@@ -218,3 +218,37 @@ async def test_command_palette_lists_screen_actions(seeded: Path) -> None:
         await pilot.pause(0.5)
         await pilot.press("enter")
         await wait_for(pilot, lambda: table.sort_col == before and not table.sort_desc)
+
+
+async def test_chart_controls_filter_and_full_screen(seeded: Path) -> None:
+    from tracktui.tui.screens.chart import ChartScreen
+
+    app = make_app(store_dir=seeded, poll_interval=None, fixed_now=NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _loaded(pilot)
+        await pilot.press("enter")
+        panel = app.screen.query_one(ChartsPanel)
+        await wait_for(pilot, lambda: len(panel.charts) >= 4)
+        assert panel.charts["val/acc"].x_label == "epoch"  # define_metric("val/*", step_metric="epoch")
+        epochs = panel.charts["val/acc"].series["val/acc"].x
+        assert epochs == sorted(epochs) and max(epochs) == 5
+        await pilot.press("x")
+        await pilot.pause()
+        panel.poll()  # polling is off in this test: one poll re-reads with the step as x
+        await wait_for(pilot, lambda: panel.charts["val/acc"].x_label == "step")
+        assert max(panel.charts["val/acc"].series["val/acc"].x) == 250
+        await pilot.press("plus", "plus", "y")
+        assert panel.smoothing == 0.6 and all(c.log_y for c in panel.charts.values())
+        await pilot.press("slash", *"train")
+        assert {k for k, c in panel.charts.items() if c.display} == {"train/loss", "train/acc"}
+        await pilot.press("enter", "enter")
+        assert isinstance(app.screen, ChartScreen) and app.screen.key in ("train/loss", "train/acc")
+        full = app.screen.query_one(ChartsPanel)
+        await wait_for(pilot, lambda: list(full.charts) == [app.screen.key])
+        assert full.charts[app.screen.key].size.height > 20  # the chart fills the screen
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunScreen)
+        await pilot.press("escape")  # clears the metric filter first
+        assert all(c.display for c in panel.charts.values())
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsScreen)

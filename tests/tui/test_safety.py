@@ -84,10 +84,10 @@ def _run_in_pty(root: Path, steps: list[tuple[bytes, bytes | None]],
         assert marker is None, f"{marker!r} was not drawn"
 
     try:
-        drain_until(b"finished", 20)
+        drain_until(b"finished", 40)
         for key, marker in steps:
             os.write(master, key)
-            drain_until(marker, 15 if marker else 0.3)
+            drain_until(marker, 30 if marker else 0.3)
         proc.wait(timeout=10)
         drain_until(None, 0.2)
     finally:
