@@ -19,13 +19,14 @@ class RunsPolled(Message):
     first: bool = False
     partial: bool = False  # the newest runs only, painted while the rest loads
     painted: threading.Event | None = None  # set once a partial page is on screen
+    error: str | None = None  # the read failed (the store is locked, missing, corrupt): try again later
 
 
 @dataclass
 class RunPolled(Message):
-    """The current record of the run a run screen shows."""
+    """The current record of the run a run screen shows (None where it could not be read)."""
 
-    run: RunRecord
+    run: RunRecord | None
 
 
 @dataclass

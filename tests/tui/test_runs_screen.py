@@ -252,3 +252,15 @@ async def test_chart_controls_filter_and_full_screen(seeded: Path) -> None:
         assert all(c.display for c in panel.charts.values())
         await pilot.press("escape")
         assert isinstance(app.screen, RunsScreen)
+
+
+async def test_unreadable_store_is_reported_not_fatal(tmp_path: Path) -> None:
+    root = tmp_path / "broken"
+    root.mkdir()
+    (root / "tracktui.db").write_bytes(b"this is not a database" * 100)
+    app = make_app(store_dir=root, poll_interval=0.1)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.error is not None)
+        assert "cannot read the store" in str(app.screen.query_one("#status").render())
+        await pilot.pause(0.3)  # it keeps polling without crashing
+        assert app.is_running

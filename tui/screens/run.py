@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -11,7 +12,7 @@ from textual.binding import Binding
 from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
-from tracktui.store import Reader, RunRecord
+from tracktui.store import Reader, RunRecord, StoreError
 
 from ..format import STATE_STYLE, duration
 from ..messages import RunPolled
@@ -118,14 +119,21 @@ class RunScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="run-poll", exit_on_error=False)
     def _read(self, run_id: str) -> None:
-        with Reader(self.app.store_root) as r:
-            rec = r.run(run_id)
-        if rec is not None:
-            self.post_message(RunPolled(rec))
+        rec = None
+        try:
+            with Reader(self.app.store_root) as r:
+                rec = r.run(run_id)
+        except (sqlite3.Error, OSError, StoreError):
+            pass  # shown as it was; the next poll tries again
+        self.post_message(RunPolled(rec))
 
     def on_run_polled(self, message: RunPolled) -> None:
         """Update the header and the overview."""
         if not self.is_attached:
+            return
+        if message.run is None:
+            if self.app.poll_interval:
+                self.set_timer(self.app.poll_interval, self.poll)
             return
         old = self.record
         self.record = message.run

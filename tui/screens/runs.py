@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
-from tracktui.store import Reader
+from tracktui.store import Reader, StoreError
 
 from .. import prefs
 from ..messages import RunsPolled
@@ -59,6 +60,7 @@ class RunsScreen(Screen[None]):
         self.loaded = False
         self._last_recheck = 0.0
         self._columns_chosen = False
+        self.error: str | None = None
         self.first_paint_at: float | None = None  # perf_counter() when runs were first on screen (bench)
 
     def compose(self) -> ComposeResult:
@@ -101,6 +103,12 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="runs-poll", exit_on_error=False)
     def _read(self, cursor: int, recheck: list[str], first: bool) -> None:
+        try:
+            self._read_store(cursor, recheck, first)
+        except (sqlite3.Error, OSError, StoreError) as e:  # a busy or broken store: say so, poll again
+            self.post_message(RunsPolled([], cursor, first, error=f"{type(e).__name__}: {e}"))
+
+    def _read_store(self, cursor: int, recheck: list[str], first: bool) -> None:
         with Reader(self.app.store_root) as r:
             top = r.max_rev()
             if first and top > FIRST_PAGE:
@@ -122,6 +130,12 @@ class RunsScreen(Screen[None]):
         if not self.is_attached:
             return
         table = self.query_one(RunsTable)
+        self.error = message.error
+        if message.error is not None:
+            self.update_status()
+            if self.app.poll_interval:
+                self.set_timer(self.app.poll_interval, self.poll)
+            return
         if message.partial:
             table.model = {r.id: r for r in message.runs}
             if not self._columns_chosen and table.model:
@@ -180,7 +194,9 @@ class RunsScreen(Screen[None]):
             t.append(f" · {len(table.selected)} selected", style="bold")
         if table.query_filter is not None and table.query_filter.text.strip():
             t.append(f"   ({len(table.order)} of {len(table.model)} match)", style="bold")
-        if not self.loaded:
+        if self.error:
+            t.append(f"   ⚠ cannot read the store ({safe_text(self.error, limit=80)})", style="bold red")
+        elif not self.loaded:
             t.append("   loading…", style="yellow")
         paused = self.app.paused
         t.append("   paused" if paused else "   live", style="yellow" if paused else "green")

@@ -8,6 +8,7 @@ since_step), then posts MetricsPolled; the handler updates the charts and schedu
 from __future__ import annotations
 
 import math
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -15,7 +16,7 @@ from textual import on, work
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Input, Static
-from tracktui.store import Reader
+from tracktui.store import Reader, StoreError
 from tracktui.store.codec import metric_def
 
 from ..messages import MetricsPolled, Series
@@ -158,6 +159,13 @@ class ChartsPanel(VerticalScroll):
     @work(thread=True, exclusive=True, group="charts-poll", exit_on_error=False)
     def _read(self, run_id: str, known: dict[str, tuple[int | None, str | None]], x_mode: str,
               buckets: int, only: str | None) -> None:
+        try:
+            self._read_store(run_id, known, x_mode, buckets, only)
+        except (sqlite3.Error, OSError, StoreError):  # busy or broken: nothing new, try again next poll
+            self.post_message(MetricsPolled(run_id, [], {}, set(), self.defs))
+
+    def _read_store(self, run_id: str, known: dict[str, tuple[int | None, str | None]], x_mode: str,
+                    buckets: int, only: str | None) -> None:
         with Reader(self.app.store_root) as r:
             rec = r.run(run_id)
             defs = rec.metric_defs if rec else []
