@@ -87,7 +87,8 @@ def _run_in_pty(root: Path, steps: list[tuple[bytes, bytes | None]],
         drain_until(b"finished", 40)
         for key, marker in steps:
             os.write(master, key)
-            drain_until(marker, 30 if marker else 0.3)
+            # a lone ESC must be read alone, or it joins the next key as an alt- sequence: give it time
+            drain_until(marker, 30 if marker else (1.5 if key == b"\x1b" else 0.3))
         proc.wait(timeout=10)
         drain_until(None, 0.2)
     finally:
