@@ -35,14 +35,21 @@ def _curves(step: int, total: int, lr: float, depth: int, rng: random.Random) ->
 
 
 class _ConsoleTee:
-    """Until the capture issue's console tee is in place, the demo stores its own printed lines."""
+    """Stores the demo's printed lines itself where the SDK does not capture the console (yet)."""
 
     def __init__(self, run: Any):
+        from tracktui.store import Reader
         from tracktui.store.writer import Writer
 
         self.run = run
         self.writer = Writer.for_root(run.dir)
-        self.captured = type(sys.stdout).__name__ not in ("TextIOWrapper",)  # the SDK already tees
+        marker = f"tracktui demo {run.id} starting"
+        print(marker, flush=True)
+        self.writer.flush(timeout=2.0)
+        with Reader(run.dir) as r:  # did the SDK's console capture store the line?
+            self.captured = any(line[3].strip() == marker for line in r.logs_tail(run.id, 5))
+        if not self.captured:
+            self.writer.put(("log", run.id, time.time(), "stdout", marker))
 
     def print(self, line: str, stream: str = "stdout", end: str = "\n") -> None:
         out = sys.stderr if stream == "stderr" else sys.stdout
