@@ -107,7 +107,7 @@ def cmd_demo(dir: str | None, steps: int, no_app: bool) -> int:
     (with --no-app it runs on by itself)."""
     from .demo import seed_store
 
-    proc = seed_store(dir, live_steps=steps)
+    proc = seed_store(dir, live_steps=steps, stop_with_parent=not no_app)
     print(f"tracktui demo: live run started (pid {proc.pid})", file=sys.stderr)
     if no_app:
         return 0
