@@ -92,6 +92,7 @@ class HistogramHeatmap(Widget):
         label_w = max(len(f"{h.step:,}") for h in hs) + 1
         cols = max(4, self.size.width - label_w - 1)
         rows_free = max(1, self.size.height - 2)
+        per_step = max(1, min(3, rows_free // len(hs)))
         if len(hs) > rows_free:  # evenly spread, always keeping the latest
             picks = sorted({round(i * (len(hs) - 1) / (rows_free - 1)) for i in range(rows_free)}
                            if rows_free > 1 else {len(hs) - 1})
@@ -102,12 +103,15 @@ class HistogramHeatmap(Widget):
             lo, hi = lo - 0.5, hi + 0.5
         empty = Style(bgcolor=f"rgb{EMPTY_BG}")
         for h in hs:
-            out.append(f"{h.step:,}".rjust(label_w - 1) + " ", style="dim")
             row = rebin(h.counts, h.edges, lo, hi, cols)
             top = max(row) or 1.0
+            cells = Text()
             for v in row:
-                out.append(" ", style=empty if v <= 0 else Style(bgcolor=f"rgb{colour(v / top)}"))
-            out.append("\n")
+                cells.append(" ", style=empty if v <= 0 else Style(bgcolor=f"rgb{colour(v / top)}"))
+            for k in range(per_step):
+                out.append((f"{h.step:,}" if k == 0 else "").rjust(label_w - 1) + " ", style="dim")
+                out.append_text(cells)
+                out.append("\n")
         left, right = _num(lo), _num(hi)
         axis = " " * label_w + left + " " * max(1, cols - len(left) - len(right)) + right
         out.append(axis + "\n", style="dim")
@@ -119,7 +123,7 @@ class HistogramBars(PlotextPlot):
     """The latest histogram as bars."""
 
     DEFAULT_CSS = """
-    HistogramBars { height: 12; border: round $panel-lighten-2; }
+    HistogramBars { height: 1fr; min-height: 8; border: round $panel-lighten-2; }
     """
 
     def __init__(self, **kwargs: Any):
@@ -140,7 +144,10 @@ class HistogramBars(PlotextPlot):
         h = self.histogram
         if h is not None and h.counts:
             centres = [(a + b) / 2 for a, b in zip(h.edges, h.edges[1:], strict=False)]
-            plt.bar(centres, h.counts, width=1.0, color="cyan", marker="sd")
+            plt.bar(centres, h.counts, color="cyan")
+            n = min(6, len(centres))
+            ticks = [centres[round(i * (len(centres) - 1) / max(1, n - 1))] for i in range(n)]
+            plt.xticks(ticks, [_num(t) for t in ticks])
         return super().render()
 
 

@@ -107,7 +107,8 @@ class HalfBlockImage(Widget):
             used = Segment.get_line_length(rows[0]) if rows else 0
             pad = max(0, (size[0] - used) // 2)
             strips = [Strip([Segment(" " * pad), *r]) if pad else Strip(r) for r in rows]
-            self._cache = (size, strips)
+            top = max(0, (size[1] - len(strips)) // 2)  # centred both ways
+            self._cache = (size, [Strip.blank(size[0])] * top + strips)
         return self._cache[1]
 
     def render_line(self, y: int) -> Strip:

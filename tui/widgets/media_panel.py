@@ -79,10 +79,11 @@ class MediaPanel(Horizontal):
 
     DEFAULT_CSS = """
     MediaPanel { height: 1fr; }
-    MediaPanel > #media-keys { width: 28; height: 1fr; border: round $panel-lighten-2; }
+    MediaPanel > #media-keys { width: 28; height: 1fr; border: round $panel-lighten-2;
+                               text-wrap: nowrap; text-overflow: ellipsis; }
     MediaPanel > #media-keys:focus { border: round $accent; }
     MediaPanel > #media-view { width: 1fr; height: 1fr; }
-    MediaPanel #media-status { height: auto; max-height: 2; background: $panel; }
+    MediaPanel #media-status { height: 1; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     MediaPanel ContentSwitcher { height: 1fr; }
     MediaPanel #v-empty { padding: 1 2; color: $text-muted; }
     """
