@@ -165,6 +165,13 @@ async def test_gallery_items_and_captions(store: Path) -> None:
         await pilot.press("left")  # the gallery item stays chosen while scrubbing
         await _settle(app, pilot)
         assert panel.shown.step == 10 and "sample 1 at 10" in _status(app)
+        await pilot.press("enter")  # the selected item alone
+        await pilot.pause()
+        tiles = list(app.query(ImageTile))
+        assert len(tiles) == 1 and tiles[0].caption == "sample 1 at 10"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(app.query(ImageTile)) == 3
 
 
 async def test_table_sorts_in_the_store(store: Path) -> None:
@@ -185,6 +192,9 @@ async def test_table_sorts_in_the_store(store: Path) -> None:
         await _settle(app, pilot)
         assert [str(table.get_cell_at((i, 0))) for i in range(3)] == ["alpha", "bravo", "charlie"]
         assert "▼" in str(table.ordered_columns[1].label)
+        await pilot.press("S")  # S reverses the direction
+        await _settle(app, pilot)
+        assert [str(table.get_cell_at((i, 0))) for i in range(3)] == ["charlie", "bravo", "alpha"]
         panel.sort_table(0)
         await _settle(app, pilot)
         assert [str(table.get_cell_at((i, 0))) for i in range(3)] == ["alpha", "bravo", "charlie"]
@@ -298,6 +308,8 @@ async def test_hostile_keys_and_captions_are_data(store: Path) -> None:
             caption = str(tiles[0].query_one(".caption", Static).render())
             assert "\x1b" not in caption and (h in caption or not h.startswith("["))
         assert app.is_running  # [@click=app.quit] did nothing
+        screen = app.export_screenshot()
+        assert "\x1b" not in screen and "52;c" not in screen and "\x07" not in screen
         options = app.query_one("#media-keys", OptionList)
         for i in range(options.option_count):
             prompt = options.get_option_at_index(i).prompt

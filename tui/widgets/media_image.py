@@ -158,8 +158,8 @@ class ImageViewer(Vertical):
     def compose(self) -> ComposeResult:
         yield Horizontal(id="tiles")
 
-    def show(self, images: list[Any], captions: list[str | None], selected: int) -> None:
-        """Show these images (one gallery), the selected one highlighted."""
+    def show(self, images: list[Any], captions: list[str | None], selected: int, zoom: bool = False) -> None:
+        """Show these images (one gallery), the selected one highlighted (zoom: the selected one alone)."""
         self.images, self.captions = images, captions
         self.selected = max(0, min(selected, len(images) - 1))
         tiles = self.query_one("#tiles", Horizontal)
@@ -168,7 +168,7 @@ class ImageViewer(Vertical):
         if n == 0:
             return
         first = max(0, min(self.selected - GALLERY_TILES // 2, n - GALLERY_TILES))
-        shown = range(first, min(n, first + GALLERY_TILES))
+        shown = range(first, min(n, first + GALLERY_TILES)) if not zoom else [self.selected]
         new = []
         for i in shown:
             tile = ImageTile(images[i], captions[i], f"{i + 1}/{n}" if n > 1 else "")

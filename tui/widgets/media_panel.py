@@ -4,9 +4,11 @@
 
 It owns its poll: a thread worker opens its own store Reader, reads the media keys and only the steps newer
 than those already known, and posts MediaPolled; the viewer's data (decoded images, table rows, histograms
-over steps, plot rows, metadata) is read by another thread worker and posted as MediaLoaded. Keys: ←/→ scrub
-steps, [ and ] move through a gallery, l follows the latest step, s sorts a table by the cursor's column,
-w writes the item out to ./tracktui-media/<sha256 prefix>.<ext>, o opens it with the system's viewer.
+over steps, plot rows, metadata) is read by another thread worker and posted as MediaLoaded.
+
+Keys: ←/→ scrub steps, [ and ] move through a gallery (enter: the selected item alone), l follows the latest
+step, s sorts a table by the cursor's column (again, or S: the other way round), w writes the item out to
+./tracktui-media/<sha256 prefix>.<ext>, o opens it with the system's viewer.
 Every string from the store is shown as data (Text, safe_text), never as markup.
 """
 
@@ -72,7 +74,9 @@ class MediaPanel(Horizontal):
         Binding("left_square_bracket", "item(-1)", "Item −", key_display="["),
         Binding("right_square_bracket", "item(1)", "Item +", key_display="]"),
         Binding("l", "latest", "Latest"),
+        Binding("enter", "zoom", "Zoom", show=False),
         Binding("s", "sort", "Sort"),
+        Binding("S", "sort_direction", "Sort direction", show=False),
         Binding("w", "write_out", "Write out"),
         Binding("o", "open_file", "Open"),
     ]
@@ -103,6 +107,7 @@ class MediaPanel(Horizontal):
         self.shown: MediaLoaded | None = None
         self.last_export: Path | None = None
         self.status = Text()
+        self.zoom = False  # a gallery shows only its selected item
         self._token = 0
         self._polled = False
 
@@ -206,6 +211,10 @@ class MediaPanel(Horizontal):
         if 0 <= event.option_index < len(self.keys):
             self.select_key(self.keys[event.option_index].key)
 
+    @on(OptionList.OptionSelected, "#media-keys")
+    def _key_selected(self, event: OptionList.OptionSelected) -> None:
+        self.action_zoom()
+
     def select_key(self, key: str) -> None:
         """Show one media key (at the step last scrubbed to, or its latest)."""
         if key == self.current:
@@ -284,8 +293,7 @@ class MediaPanel(Horizontal):
         switcher.current = view
         p = message.payload
         if kind == "image":
-            sel = self._item_index()
-            self.query_one(ImageViewer).show(p.get("images", []), p.get("captions", []), sel)
+            self._show_images()
         elif kind == "table":
             col, desc = self.sort.get(message.key, (None, False))
             self.query_one(MediaTable).show(list(items[0].meta.get("columns") or []), p.get("rows", []),
@@ -304,6 +312,13 @@ class MediaPanel(Horizontal):
                                                                                           **it.meta}),
                                                           it.sha256, it.size, p.get("preview")))
         self.update_status()
+
+    def _show_images(self) -> None:
+        if self.shown is None:
+            return
+        p = self.shown.payload
+        self.query_one(ImageViewer).show(p.get("images", []), p.get("captions", []), self._item_index(),
+                                         self.zoom)
 
     def _item_index(self) -> int:
         n = len(self.shown.items) if self.shown else 0
@@ -372,11 +387,25 @@ class MediaPanel(Horizontal):
         n = len(self.shown.items)
         self.item[self.current] = max(0, min(n - 1, self._item_index() + delta))
         if self.shown.items[0].type == "image":
-            p = self.shown.payload
-            self.query_one(ImageViewer).show(p.get("images", []), p.get("captions", []), self._item_index())
+            self._show_images()
         else:
             self.on_media_loaded(self.shown)
         self.update_status()
+
+    def action_zoom(self) -> None:
+        """A gallery: show the selected item alone, or all of them again."""
+        if self.shown is not None and self.shown.items and self.shown.items[0].type == "image":
+            self.zoom = not self.zoom
+            self._show_images()
+
+    def action_sort_direction(self) -> None:
+        """Reverse the sort of a table (sorting by its first column if it was unsorted)."""
+        key = self.current
+        if key is None or self._type(key) != "table":
+            return
+        col, desc = self.sort.get(key, (None, False))
+        self.sort[key] = (0 if col is None else col, not desc)
+        self.load()
 
     def action_sort(self) -> None:
         """Sort a table by the column under the cursor (again: the other way round)."""
