@@ -24,7 +24,7 @@ from tracktui.tui.widgets.media_histogram import HistogramBars, HistogramHeatmap
 from tracktui.tui.widgets.media_image import HalfBlockImage, ImageTile  # noqa: E402
 from tracktui.tui.widgets.media_panel import MediaPanel  # noqa: E402
 from tracktui.tui.widgets.media_plot import ConfusionGrid, PlotChart  # noqa: E402
-from tracktui.tui.widgets.media_table import MediaTable  # noqa: E402
+from tracktui.tui.widgets.media_table import MediaTable, TableViewer  # noqa: E402
 
 HOSTILE = ["[/]", "[@click=app.quit]", "\x1b]52;c;eA==\x07", "\x1b[2J", "[link=https://evil.example]x[/link]"]
 RUN = "media1"
@@ -127,7 +127,7 @@ async def test_keys_listed_and_latest_image_shown(store: Path) -> None:
         assert app.query_one(ContentSwitcher).current == "v-image"
         assert panel.shown.step == 20
         assert "step 20 (3/3)" in _status(app)
-        img = app.query_one(HalfBlockImage)
+        img = app.query_one("#v-image").query_one(HalfBlockImage)
         line = img.render_line(img.size.height // 2)
         assert "▀" in line.text and any(seg.style and seg.style.bgcolor for seg in line)
 
@@ -137,11 +137,11 @@ async def test_scrubbing_changes_step_and_image(store: Path) -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         panel = await _show(app, pilot, "single")
         app.query_one("#media-keys", OptionList).focus()
-        first = app.query_one(HalfBlockImage).image.tobytes()
+        first = app.query_one("#v-image").query_one(HalfBlockImage).image.tobytes()
         await pilot.press("left")
         await _settle(app, pilot)
         assert panel.shown.step == 10 and "step 10 (2/3)" in _status(app)
-        assert app.query_one(HalfBlockImage).image.tobytes() != first
+        assert app.query_one("#v-image").query_one(HalfBlockImage).image.tobytes() != first
         await pilot.press("left", "left")  # stops at the first step
         await _settle(app, pilot)
         assert panel.shown.step == 0
@@ -198,6 +198,32 @@ async def test_table_sorts_in_the_store(store: Path) -> None:
         panel.sort_table(0)
         await _settle(app, pilot)
         assert [str(table.get_cell_at((i, 0))) for i in range(3)] == ["alpha", "bravo", "charlie"]
+
+
+async def test_table_image_cell_thumbnail_and_write_out(store: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = MediaApp(store, RUN)
+    async with app.run_test(size=(100, 40)) as pilot:
+        panel = await _show(app, pilot, "preds")
+        viewer = app.query_one(TableViewer)
+        thumb = viewer.query_one(HalfBlockImage)
+        assert not viewer.has_class("-thumb")
+        table = app.query_one(MediaTable)
+        table.focus()
+        table.move_cursor(row=0, column=2)
+        await _settle(app, pilot)
+        assert viewer.has_class("-thumb") and thumb.image is not None and thumb.image.size == (8, 8)
+        await pilot.press("w")
+        await _settle(app, pilot)
+        with Reader(store) as r:
+            sha = smedia.table_rows(r, RUN, "preds", 50)[0][2]["sha256"]
+            expected = smedia.blob(r, sha)
+        assert panel.last_export == tmp_path / EXPORT_DIR / f"{sha[:16]}.png"
+        assert panel.last_export.read_bytes() == expected
+        table.move_cursor(row=1, column=2)  # a None cell: no thumbnail
+        await _settle(app, pilot)
+        assert not viewer.has_class("-thumb")
 
 
 async def test_histogram_heatmap_and_bars(store: Path) -> None:

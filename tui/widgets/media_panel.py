@@ -34,7 +34,7 @@ from .media_file import FileViewer, describe_text, export_path, open_with_system
 from .media_histogram import HistogramViewer, StepHistogram
 from .media_image import ImageViewer, decode
 from .media_plot import PlotViewer
-from .media_table import MAX_ROWS_SHOWN, MediaTable
+from .media_table import MAX_ROWS_SHOWN, MediaTable, TableViewer, image_ref
 
 MAX_GALLERY = 48  # gallery items decoded per step
 MAX_PLOT_ROWS = 20_000  # rows of a plot read to draw it
@@ -52,6 +52,14 @@ class MediaPolled(Message):
     run_id: str
     keys: list[smedia.MediaKey]
     new_steps: dict[str, list[int]]
+
+
+@dataclass
+class ThumbnailLoaded(Message):
+    """A decoded image cell of a table (image None: it could not be read)."""
+
+    sha256: str
+    image: Any
 
 
 @dataclass
@@ -108,6 +116,8 @@ class MediaPanel(Horizontal):
         self.last_export: Path | None = None
         self.status = Text()
         self.zoom = False  # a gallery shows only its selected item
+        self.thumbs: dict[str, Any] = {}  # decoded image cells by sha256 (a few)
+        self.thumb_wanted: str | None = None
         self._token = 0
         self._polled = False
 
@@ -122,7 +132,7 @@ class MediaPanel(Horizontal):
             with ContentSwitcher(initial="v-empty"):
                 yield Static(Text("no media logged in this run yet"), id="v-empty")
                 yield ImageViewer(id="v-image")
-                yield MediaTable(id="v-table")
+                yield TableViewer(id="v-table")
                 yield HistogramViewer(id="v-histogram")
                 yield PlotViewer(id="v-plot")
                 yield FileViewer(id="v-file")
@@ -298,6 +308,7 @@ class MediaPanel(Horizontal):
             col, desc = self.sort.get(message.key, (None, False))
             self.query_one(MediaTable).show(list(items[0].meta.get("columns") or []), p.get("rows", []),
                                             col, desc)
+            self._update_thumbnail()
         elif kind == "plot":
             meta = items[0].meta
             self.query_one(PlotViewer).show(dict(meta.get("spec") or {}), list(meta.get("columns") or []),
@@ -429,10 +440,65 @@ class MediaPanel(Horizontal):
         event.stop()
         self.sort_table(event.column_index)
 
+    def _cursor_image(self) -> dict[str, Any] | None:
+        """The image cell under the table's cursor, when a table is shown."""
+        if self.shown is None or not self.shown.items or self.shown.items[0].type != "table":
+            return None
+        table = self.query_one(MediaTable)
+        rows = self.shown.payload.get("rows", [])
+        r, c = table.cursor_coordinate
+        if not (0 <= r < len(rows)) or not (0 <= c < len(rows[r])):
+            return None
+        return image_ref(rows[r][c])
+
+    @on(DataTable.CellHighlighted)
+    def _cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
+        event.stop()
+        self._update_thumbnail()
+
+    def _update_thumbnail(self) -> None:
+        ref = self._cursor_image()
+        viewer = self.query_one(TableViewer)
+        if ref is None:
+            self.thumb_wanted = None
+            viewer.set_thumbnail(None)
+            return
+        sha = ref["sha256"]
+        self.thumb_wanted = sha
+        if sha in self.thumbs:
+            viewer.set_thumbnail(self.thumbs[sha])
+        else:
+            self._thumb_read(sha)
+
+    @work(thread=True, exclusive=True, group="media-thumb", exit_on_error=False)
+    def _thumb_read(self, sha: str) -> None:
+        with Reader(self.store_dir) as r:
+            data = smedia.blob(r, sha)
+        try:
+            image = decode(data) if data else None
+        except Exception:  # noqa: BLE001 - an unreadable cell shows no thumbnail
+            image = None
+        self.post_message(ThumbnailLoaded(sha, image))
+
+    def on_thumbnail_loaded(self, message: ThumbnailLoaded) -> None:
+        """Show the thumbnail if the cursor is still on that cell."""
+        message.stop()
+        if not self.is_attached:
+            return
+        if len(self.thumbs) >= 64:
+            self.thumbs.clear()
+        self.thumbs[message.sha256] = message.image
+        if message.sha256 == self.thumb_wanted:
+            self.query_one(TableViewer).set_thumbnail(message.image)
+
     def _current_file(self) -> smedia.MediaRow | None:
         if self.shown is None or not self.shown.items or self.shown.key != self.current:
             return None
         it = self.shown.items[self._item_index()]
+        cell = self._cursor_image()
+        if cell is not None:  # a table's image cell under the cursor
+            meta = {k: v for k, v in cell.items() if k not in ("_type", "sha256")}
+            return smedia.MediaRow(it.run_id, it.key, it.step, it.index, "image", cell["sha256"], None, meta)
         return it if it.sha256 else None
 
     def action_write_out(self) -> None:

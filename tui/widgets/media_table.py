@@ -9,9 +9,12 @@ import math
 from typing import Any
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import DataTable
 
 from ..text import safe_text
+from .media_image import HalfBlockImage
 
 MAX_ROWS_SHOWN = 1000  # rows read into the view; the sort happens in the store over all of them
 
@@ -67,3 +70,29 @@ class MediaTable(DataTable):
             self.add_row(*cells)
         if same_columns and self.row_count:
             self.cursor_coordinate = keep
+
+
+def image_ref(value: Any) -> dict[str, Any] | None:
+    """The reference of an image cell (a dict with a sha256), or None."""
+    if isinstance(value, dict) and value.get("_type") == "image" and isinstance(value.get("sha256"), str):
+        return value
+    return None
+
+
+class TableViewer(Vertical):
+    """A MediaTable, and below it a thumbnail of the image cell under the cursor."""
+
+    DEFAULT_CSS = """
+    TableViewer { height: 1fr; }
+    TableViewer > HalfBlockImage { height: 10; display: none; border-top: solid $panel-lighten-2; }
+    TableViewer.-thumb > HalfBlockImage { display: block; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield MediaTable()
+        yield HalfBlockImage()
+
+    def set_thumbnail(self, image: Any) -> None:
+        """Show a thumbnail (a PIL image), or hide it (None)."""
+        self.query_one(HalfBlockImage).set_image(image)
+        self.set_class(image is not None, "-thumb")
