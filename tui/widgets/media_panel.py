@@ -73,14 +73,24 @@ class MediaLoaded(Message):
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+class MediaKeyList(OptionList):
+    """The media keys; ←/→ are left to the panel (scrubbing), so the footer shows them."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No horizontal scrolling here."""
+        if action in ("scroll_left", "scroll_right"):
+            return False
+        return super().check_action(action, parameters)
+
+
 class MediaPanel(Horizontal):
     """Every media key of a run: images and galleries, tables, histograms, plots, files; live."""
 
     BINDINGS = [
-        Binding("left", "step(-1)", "Step −", key_display="←"),
-        Binding("right", "step(1)", "Step +", key_display="→"),
-        Binding("left_square_bracket", "item(-1)", "Item −", key_display="["),
-        Binding("right_square_bracket", "item(1)", "Item +", key_display="]"),
+        Binding("left", "step(-1)", "Steps", key_display="←/→"),
+        Binding("right", "step(1)", "Next step", show=False),
+        Binding("left_square_bracket", "item(-1)", "Items", key_display="[/]"),
+        Binding("right_square_bracket", "item(1)", "Next item", show=False),
         Binding("l", "latest", "Latest"),
         Binding("enter", "zoom", "Zoom", show=False),
         Binding("s", "sort", "Sort"),
@@ -124,7 +134,7 @@ class MediaPanel(Horizontal):
     # ------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        keys = OptionList(id="media-keys")
+        keys = MediaKeyList(id="media-keys")
         keys.border_title = "media"
         yield keys
         with Vertical(id="media-view"):
@@ -380,7 +390,7 @@ class MediaPanel(Horizontal):
         pos = self.pos.get(key)
         cur = len(steps) - 1 if pos is None else pos
         new = max(0, min(len(steps) - 1, cur + delta))
-        if new == cur and pos is not None:
+        if new == cur:
             return
         self.pos[key] = None if new == len(steps) - 1 and delta > 0 else new
         self.load()
