@@ -7,8 +7,10 @@ columns it overlaps), and coloured relative to that row's largest count, so the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
+from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -39,6 +41,17 @@ def colour(v: float) -> tuple[int, int, int]:
     f = v - i
     a, b = PALETTE[i], PALETTE[i + 1]
     return (round(a[0] + (b[0] - a[0]) * f), round(a[1] + (b[1] - a[1]) * f), round(a[2] + (b[2] - a[2]) * f))
+
+
+LEVELS = 64  # colour steps of the heatmap
+_LEVEL_STYLES: list[Style] = []
+
+
+def level_style(v: float) -> Style:
+    """The background style of v in 0..1 (one of LEVELS, built once)."""
+    if not _LEVEL_STYLES:
+        _LEVEL_STYLES.extend(Style(bgcolor=Color.from_rgb(*colour(i / (LEVELS - 1)))) for i in range(LEVELS))
+    return _LEVEL_STYLES[min(LEVELS - 1, max(0, int(v * (LEVELS - 1) + 0.5)))]
 
 
 def rebin(counts: list[float], edges: list[float], lo: float, hi: float, columns: int) -> list[float]:
@@ -76,22 +89,31 @@ class HistogramHeatmap(Widget):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self.histograms: list[StepHistogram] = []
+        self._cache: tuple[tuple[int, int], Text] | None = None
 
     def show(self, histograms: list[StepHistogram]) -> None:
         """Draw these histograms (in step order)."""
         self.histograms = histograms
+        self._cache = None
         self.refresh()
 
     def render(self) -> Text:
-        """The heatmap for the current size: a step label column, the cells, a value axis below."""
+        """The heatmap for the widget's size (built again only when the size or the data change)."""
+        size = (self.size.width, self.size.height)
+        if self._cache is None or self._cache[0] != size:
+            self._cache = (size, self.build(*size))
+        return self._cache[1]
+
+    def build(self, width: int, height: int) -> Text:
+        """The heatmap in width × height cells: a step label column, the cells, a value axis below."""
         hs = self.histograms
         out = Text(no_wrap=True, overflow="crop")
         if not hs:
             out.append("no histograms", style="dim")
             return out
         label_w = max(len(f"{h.step:,}") for h in hs) + 1
-        cols = max(4, self.size.width - label_w - 1)
-        rows_free = max(1, self.size.height - 2)
+        cols = max(4, width - label_w - 1)
+        rows_free = max(1, height - 2)
         per_step = max(1, min(3, rows_free // len(hs)))
         if len(hs) > rows_free:  # evenly spread, always keeping the latest
             picks = sorted({round(i * (len(hs) - 1) / (rows_free - 1)) for i in range(rows_free)}
@@ -101,13 +123,14 @@ class HistogramHeatmap(Widget):
         hi = max(h.edges[-1] for h in hs)
         if hi <= lo:
             lo, hi = lo - 0.5, hi + 0.5
-        empty = Style(bgcolor=f"rgb{EMPTY_BG}")
+        empty = Style(bgcolor=Color.from_rgb(*EMPTY_BG))
         for h in hs:
             row = rebin(h.counts, h.edges, lo, hi, cols)
             top = max(row) or 1.0
             cells = Text()
-            for v in row:
-                cells.append(" ", style=empty if v <= 0 else Style(bgcolor=f"rgb{colour(v / top)}"))
+            styles = [empty if v <= 0 else level_style(v / top) for v in row]
+            for style, run in groupby(styles):  # one span per run of equal cells
+                cells.append(" " * sum(1 for _ in run), style=style)
             for k in range(per_step):
                 out.append((f"{h.step:,}" if k == 0 else "").rjust(label_w - 1) + " ", style="dim")
                 out.append_text(cells)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.color import Color, ColorType
+from rich.color_triplet import ColorTriplet
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -76,10 +78,13 @@ def half_block_rows(img: Any, width: int, height: int) -> list[list[Segment]]:
     return rows
 
 
-def _color(rgb: tuple[int, int, int]) -> Any:
-    from rich.color import Color
+_HEX = [f"{i:02x}" for i in range(256)]
 
-    return Color.from_rgb(*rgb[:3])
+
+def _color(rgb: tuple[int, int, int]) -> Color:
+    """A truecolor Color, built without Color.from_rgb's per-call formatting (a cell each)."""
+    r, g, b = rgb[0], rgb[1], rgb[2]
+    return Color("#" + _HEX[r] + _HEX[g] + _HEX[b], ColorType.TRUECOLOR, triplet=ColorTriplet(r, g, b))
 
 
 class HalfBlockImage(Widget):

@@ -528,6 +528,10 @@ class MediaPanel(Horizontal):
             return
         self._export(it, Path.cwd(), True)
 
+    def _exported(self, path: Path, message: str) -> None:
+        self.last_export = path
+        self.notify(message, markup=False)
+
     @work(thread=True, group="media-export", exit_on_error=False)
     def _export(self, it: smedia.MediaRow, base: Path, open_it: bool) -> None:
         try:
@@ -536,13 +540,12 @@ class MediaPanel(Horizontal):
             if data is None:
                 raise LookupError("its bytes are missing from the store")
             path = write_out(data, export_path(it.sha256 or "", it.type, it.meta, base))
-            self.last_export = path
             shown = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
             msg = f"wrote {len(data):,} bytes to {shown}"
             if open_it:
                 opener = open_with_system(path)
                 msg += f"; opened with {opener}" if opener else "; no system viewer (xdg-open / open) found"
-            self.app.call_from_thread(self.notify, msg, markup=False)
+            self.app.call_from_thread(self._exported, path, msg)
         except Exception as e:  # noqa: BLE001 - a failed export is reported, never raised
             self.app.call_from_thread(self.notify, f"could not write the file out: {e}", severity="error",
                                       markup=False)
