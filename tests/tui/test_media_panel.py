@@ -19,7 +19,7 @@ pytest.importorskip("PIL")
 
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import ContentSwitcher, OptionList, Static  # noqa: E402
-from tracktui.tui.widgets.media_file import EXPORT_DIR  # noqa: E402
+from tracktui.tui.widgets.media_file import EXPORT_DIR, FileViewer, WavePlot  # noqa: E402
 from tracktui.tui.widgets.media_histogram import HistogramBars, HistogramHeatmap  # noqa: E402
 from tracktui.tui.widgets.media_image import HalfBlockImage, ImageTile  # noqa: E402
 from tracktui.tui.widgets.media_panel import MediaPanel  # noqa: E402
@@ -72,6 +72,7 @@ def seed_media(root: Path, hostile: bool = True) -> str:
         "page": tracktui.Html(HTML),
         "notes": tracktui.Text("# Notes\nline two [red]not markup[/red]\n"),
         "cloud": tracktui.Object3D(rng.normal(size=(20, 3))),
+        "clip": tracktui.Video(np.stack([_image(i, 8) for i in range(4)]), fps=2),
     }, step=50)
     if hostile:
         for i, h in enumerate(HOSTILE):
@@ -273,7 +274,7 @@ async def test_confusion_matrix_grid(store: Path) -> None:
 
 
 @pytest.mark.parametrize("key,ext", [("audio", "wav"), ("page", "html"), ("notes", "md"), ("cloud", "f32"),
-                                     ("single", "png")])
+                                     ("single", "png"), ("clip", "gif")])
 async def test_describe_and_write_out(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       key: str, ext: str) -> None:
     monkeypatch.chdir(tmp_path)
@@ -283,7 +284,7 @@ async def test_describe_and_write_out(store: Path, tmp_path: Path, monkeypatch: 
         it = panel.shown.items[0]
         if key != "single":
             assert app.query_one(ContentSwitcher).current == "v-file"
-            shown = str(app.query_one("#v-file", Static).render())
+            shown = str(app.query_one("#file-desc", Static).render())
             assert smedia.describe({"_type": it.type, **it.meta}).split()[0] in shown
             assert f"{EXPORT_DIR}/{it.sha256[:16]}.{ext}" in shown
         app.query_one("#media-keys", OptionList).focus()
@@ -294,6 +295,23 @@ async def test_describe_and_write_out(store: Path, tmp_path: Path, monkeypatch: 
         out = tmp_path / EXPORT_DIR / f"{it.sha256[:16]}.{ext}"
         assert panel.last_export == out and out.read_bytes() == expected
         assert hashlib.sha256(out.read_bytes()).hexdigest() == it.sha256
+
+
+async def test_audio_waveform_and_video_poster(store: Path) -> None:
+    app = MediaApp(store, RUN)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _show(app, pilot, "audio")
+        viewer = app.query_one(FileViewer)
+        wave = viewer.query_one(WavePlot)
+        assert viewer.has_class("-wave") and not viewer.has_class("-poster")
+        lo, hi = wave.wave
+        assert len(lo) == 400 and 0.45 < max(hi) <= 0.5 and -0.5 <= min(lo) < -0.45  # a sine of amplitude 0.5
+        assert "⠁" in wave.render().plain or any(ch in wave.render().plain for ch in "⡀⢀⠄⠂⠈⠐⠠")
+        await _show(app, pilot, "clip")
+        assert viewer.has_class("-poster") and not viewer.has_class("-wave")
+        poster = viewer.query_one("#file-poster", HalfBlockImage)
+        assert poster.image is not None and poster.image.size == (8, 8)
+        assert "video gif 4 frames 8×8" in str(viewer.query_one("#file-desc", Static).render())
 
 
 async def test_open_uses_the_system_viewer(store: Path, tmp_path: Path,

@@ -12,12 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import Static
+from textual_plotext import PlotextPlot
 
 from ..text import safe_text
+from .media_image import HalfBlockImage
 
 EXPORT_DIR = "tracktui-media"  # under the current directory
 PREVIEW_LINES = 40
+WAVE_POINTS = 400  # min/max pairs of the drawn waveform
 _EXT = re.compile(r"[a-z0-9]{1,8}")
 _3D_EXT = {"obj": "obj", "gltf": "gltf", "glb": "glb", "babylon": "babylon", "stl": "stl", "ply": "ply",
            "pts.json": "pts.json", "points": "f32"}
@@ -107,13 +112,89 @@ def describe_text(type_: str, meta: dict[str, Any], description: str, sha256: st
     return t
 
 
-class FileViewer(Static):
-    """The description of an item the terminal does not draw."""
+def waveform(data: bytes, points: int = WAVE_POINTS) -> tuple[list[float], list[float]] | None:
+    """Min and max of the first channel of 16-bit WAV bytes in `points` buckets (-1..1), or None."""
+    import array
+    import io
+    import wave
+
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            if w.getsampwidth() != 2 or w.getnframes() == 0:
+                return None
+            channels = w.getnchannels()
+            frames = w.readframes(w.getnframes())
+    except (wave.Error, EOFError):
+        return None
+    samples = array.array("h")
+    samples.frombytes(frames[: len(frames) - len(frames) % 2])
+    if sys.byteorder == "big":
+        samples.byteswap()
+    first = samples[::channels]
+    n = len(first)
+    buckets = min(points, n)
+    lo, hi = [], []
+    for i in range(buckets):
+        chunk = first[i * n // buckets:(i + 1) * n // buckets] or first[i:i + 1]
+        lo.append(min(chunk) / 32768)
+        hi.append(max(chunk) / 32768)
+    return lo, hi
+
+
+class WavePlot(PlotextPlot):
+    """An audio waveform: the min and max of each bucket of samples."""
 
     DEFAULT_CSS = """
-    FileViewer { height: 1fr; padding: 1 2; overflow-y: auto; }
+    WavePlot { height: 10; border: round $panel-lighten-2; }
     """
 
-    def show(self, text: Text) -> None:
-        """Show a description (see describe_text)."""
-        self.update(text)
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.wave: tuple[list[float], list[float]] | None = None
+
+    def show(self, wave: tuple[list[float], list[float]] | None) -> None:
+        """Draw this waveform."""
+        self.wave = wave
+        self.refresh()
+
+    def render(self) -> Any:
+        """The envelope, as two lines."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        if self.wave:
+            lo, hi = self.wave
+            xs = list(range(len(lo)))
+            plt.plot(xs, hi, marker="braille", color="cyan")
+            plt.plot(xs, lo, marker="braille", color="cyan")
+            plt.ylim(-1, 1)
+            plt.xticks([])
+        return super().render()
+
+
+class FileViewer(VerticalScroll):
+    """The description of an item the terminal does not play: a video's first frame and an audio
+    waveform where they can be read, then the metadata, the keys and a preview of text."""
+
+    DEFAULT_CSS = """
+    FileViewer { height: 1fr; }
+    FileViewer > #file-poster { height: 14; display: none; }
+    FileViewer > WavePlot { display: none; }
+    FileViewer.-poster > #file-poster { display: block; }
+    FileViewer.-wave > WavePlot { display: block; }
+    FileViewer > #file-desc { height: auto; padding: 1 2; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield HalfBlockImage(id="file-poster")
+        yield WavePlot()
+        yield Static(id="file-desc")
+
+    def show(self, text: Text, poster: Any = None,
+             wave: tuple[list[float], list[float]] | None = None) -> None:
+        """Show a description (see describe_text), a poster frame (a PIL image) and a waveform."""
+        self.query_one("#file-desc", Static).update(text)
+        self.query_one("#file-poster", HalfBlockImage).set_image(poster)
+        self.query_one(WavePlot).show(wave)
+        self.set_class(poster is not None, "-poster")
+        self.set_class(wave is not None, "-wave")

@@ -30,7 +30,7 @@ from tracktui.store import Reader
 from tracktui.store import media as smedia
 
 from ..text import safe_text
-from .media_file import FileViewer, describe_text, export_path, open_with_system, write_out
+from .media_file import FileViewer, describe_text, export_path, open_with_system, waveform, write_out
 from .media_histogram import HistogramViewer, StepHistogram
 from .media_image import ImageViewer, decode
 from .media_plot import PlotViewer
@@ -294,6 +294,17 @@ class MediaPanel(Horizontal):
             elif kind in ("text", "html") and items and items[0].sha256:
                 data = smedia.blob(r, items[0].sha256) or b""
                 payload["preview"] = data[:PREVIEW_BYTES].decode("utf-8", errors="replace")
+            elif kind in ("audio", "video") and items and items[0].sha256:
+                fmt = items[0].meta.get("format")
+                if (kind, fmt) in (("audio", "wav"), ("video", "gif")):
+                    data = smedia.blob(r, items[0].sha256) or b""
+                    try:
+                        if kind == "audio":
+                            payload["wave"] = waveform(data)
+                        else:
+                            payload["poster"] = decode(data)  # the first frame
+                    except Exception:  # noqa: BLE001 - unreadable: described by its metadata only
+                        pass
         self.post_message(MediaLoaded(token, key, step, items, payload))
 
     def on_media_loaded(self, message: MediaLoaded) -> None:
@@ -329,9 +340,11 @@ class MediaPanel(Horizontal):
             self.query_one(HistogramViewer).show(hs, current)
         else:
             it = items[self._item_index()]
-            self.query_one(FileViewer).show(describe_text(kind, it.meta, smedia.describe({"_type": kind,
-                                                                                          **it.meta}),
-                                                          it.sha256, it.size, p.get("preview")))
+            desc = describe_text(kind, it.meta, smedia.describe({"_type": kind, **it.meta}), it.sha256,
+                                 it.size, p.get("preview"))
+            first = self._item_index() == 0  # the poster and waveform are read for the first item
+            self.query_one(FileViewer).show(desc, p.get("poster") if first else None,
+                                            p.get("wave") if first else None)
         self.update_status()
 
     def _show_images(self) -> None:
