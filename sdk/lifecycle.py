@@ -25,8 +25,8 @@ from tracktui.store.writer import Writer, apply_run_updates, insert_run
 
 from . import names
 from .run_config import Config, as_dict
-from .runs import FINISH_TIMEOUT_ON_SIGNAL, RESUME_MODES, Run, live_runs
 from .run_summary import Summary
+from .runs import FINISH_TIMEOUT_ON_SIGNAL, RESUME_MODES, Run, live_runs
 from .warn import warn_once
 
 current: Run | None = None

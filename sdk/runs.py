@@ -57,6 +57,7 @@ class Run:
         self._pending_step: int | None = None
         self._max_step = start_step - 1
         self._finished = False
+        self.finish_timeout: float | None = None
         self._joined = False  # joined a `tracktui run` wrapper's run: the wrapper writes the end state
         self._exit_code: int | None = None
         self._defs: list[dict[str, Any]] = list(metric_defs or [])
@@ -296,6 +297,7 @@ class Run:
             except Exception as e:  # noqa: BLE001
                 warn_once("finish-commit", f"tracktui: the last step could not be queued ({e})")
             self._finished = True
+        self.finish_timeout = _timeout  # hooks (capture threads) keep within it: 2 s on SIGTERM
         _run_finish_hooks(self)
         state = _state or ("finished" if not exit_code else "failed")
         now = time.time()

@@ -156,14 +156,18 @@ class Reader:
 
     # ------------------------------------------------------------ runs
 
-    def runs(self, project: str | None = None, since_rev: int = 0) -> list[RunRecord]:
-        """Runs (newest first), optionally of one project and only those changed after since_rev."""
+    def runs(self, project: str | None = None, since_rev: int = 0,
+             limit: int | None = None) -> list[RunRecord]:
+        """Runs (newest first), optionally of one project, changed after since_rev, at most limit of them."""
         sql = f"SELECT {_RUN_COLS} FROM runs WHERE rev > ?"
         params: list[Any] = [since_rev]
         if project is not None:
             sql += " AND project = ?"
             params.append(project)
-        return [_run_from_row(r) for r in self._all(sql + " ORDER BY created_at DESC", params)]
+        sql += " ORDER BY created_at DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_run_from_row(r) for r in self._all(sql, params)]
 
     def max_rev(self) -> int:
         """The cursor for runs(since_rev=...): the highest rev written so far."""

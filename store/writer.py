@@ -25,7 +25,7 @@ BATCH_INTERVAL = 0.5  # seconds between commits at most
 HEARTBEAT_INTERVAL = 5.0  # seconds between heartbeats of an idle run
 WAKE_AT = 2_000  # queued records that wake the writer before the interval ends
 GIVE_UP_AFTER = 5  # failed batches in a row after which flush() stops waiting (records stay queued)
-MAX_QUEUED = 20_000  # records in memory before put() waits for the writer (bounds RSS)
+MAX_QUEUED = 10_000  # records in memory before put() waits for the writer (bounds RSS)
 
 Record = tuple[Any, ...]
 Handler = Callable[["Batch", list[Record]], None]
@@ -152,7 +152,7 @@ def _write_history(batch: Batch, records: list[Record]) -> None:
         "n_special = n_special + excluded.n_special",
         [(mid, b, *a) for b, per_metric in rollup.items() for mid, a in per_metric.items()],
     )
-    for run_id, (buckets, ids) in recompute.items():
+    for buckets, ids in recompute.values():
         _update_rollup(conn, sorted(ids), sorted(buckets))
     for run_id, step in last_step.items():
         batch.update_run(run_id, last_step=step)

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import tracktui
 from tracktui.tui.cli import main
 

@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     from tracktui.capture.wrapper import add_parser as add_run_parser
 
     add_run_parser(sub)
+
+    demo = sub.add_parser("demo", help="start a simulated training run and open the app on it")
+    demo.add_argument("--dir", dest="demo_dir", help="store root (default: the normal root)")
+    demo.add_argument("--steps", type=int, default=20_000, help="steps of the live run")
+    demo.add_argument("--no-app", action="store_true", help="only start the runs, do not open the app")
+
     return p
 
 
@@ -89,7 +95,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         return wrapper.main(args, args.dir, args.project)
     if args.command == "export":
         return cmd_export(args.dir, args.run, args.format)
+    if args.command == "demo":
+        return cmd_demo(args.demo_dir or args.dir, args.steps, args.no_app)
     return cmd_app(args.dir, args.project)
+
+
+def cmd_demo(dir: str | None, steps: int, no_app: bool) -> int:
+    """Start the simulated runs, then open the app on their store (the live run keeps going after)."""
+    from .demo import seed_store
+
+    proc = seed_store(dir, live_steps=steps)
+    print(f"tracktui demo: live run started (pid {proc.pid})", file=sys.stderr)
+    if no_app:
+        return 0
+    return cmd_app(dir, None)
 
 
 def _reader(dir: str | None, must_exist: bool) -> Reader:

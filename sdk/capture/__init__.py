@@ -216,7 +216,8 @@ class Session:
         if self.sampler is not None:
             self.sampler.stop()
         if self._background is not None and self._background is not threading.current_thread():
-            self._background.join(BACKGROUND_TIMEOUT)
+            limit = getattr(self.run, "finish_timeout", None)
+            self._background.join(BACKGROUND_TIMEOUT if limit is None else min(BACKGROUND_TIMEOUT, limit / 2))
             if self._background.is_alive():
                 warn_once("capture-slow", "tracktui: git/requirements capture took over "
                                           f"{BACKGROUND_TIMEOUT:.0f} s; the run finished without it")

@@ -10,10 +10,10 @@ import textwrap
 import time
 
 import pytest
-
 import tracktui
-from tests.conftest import run_script
 from tracktui.store import Reader, derive_state
+
+from tests.conftest import run_script
 
 
 def only_run(store):

@@ -7,7 +7,6 @@ import math
 import threading
 
 import pytest
-
 import tracktui
 from tracktui.store import Reader
 

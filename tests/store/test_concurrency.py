@@ -9,9 +9,10 @@ import subprocess
 import sys
 import time
 
-from tests.conftest import run_script
 from tracktui.store import Reader
 from tracktui.store.paths import db_path
+
+from tests.conftest import run_script
 
 WRITER = """
 import sys, tracktui

@@ -6,7 +6,6 @@ import math
 import re
 
 import pytest
-
 import tracktui
 from tracktui.store import Reader
 
@@ -52,7 +51,7 @@ def test_sampled_subrange_and_sparse_keys(store_dir, long_run):
 
 def test_rollup_follows_overwritten_steps(store_dir):
     run = tracktui.init(dir=store_dir)
-    for i in range(2000):
+    for _ in range(2000):
         run.log({"x": 1.0})
     run._writer.flush()
     run.log({"x": 99.0}, step=5)  # rewrite an old step: its bucket is recomputed

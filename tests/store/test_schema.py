@@ -6,7 +6,6 @@ import sqlite3
 import stat
 
 import pytest
-
 import tracktui
 from tracktui.store import Reader, StoreError, StoreVersionError, schema
 from tracktui.store.paths import db_path, default_root

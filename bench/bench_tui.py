@@ -1,0 +1,220 @@
+"""Speed and memory of the terminal app (issue 5), headless.
+
+    python bench/bench_tui.py [--runs 10000] [--steps 1000000] [--metrics 10] [--dir D]
+
+Builds two stores with raw executemany into the schema (the SDK's own speed is another bench): one with
+--runs runs of 20 summary keys, one run with --steps steps of --metrics metrics (and its rollup). Prints:
+first paint of the runs table, charts drawn for the big run, the main-thread cost of a refresh with nothing
+new, and the process RSS. Targets: < 1 s, < 1 s, < 5 ms, < 250 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tracktui.store import Reader, schema
+from tracktui.store.codec import dumps
+
+
+def build_runs_store(root: Path, n_runs: int, n_keys: int = 20) -> None:
+    """n_runs finished runs with n_keys summary keys and a small config each."""
+    conn = schema.connect_writer(root)
+    rng = random.Random(0)
+    t0 = time.time() - 86400 * 30
+    rows = []
+    for i in range(n_runs):
+        created = t0 + i * 60
+        summary = {f"metric/{k:02d}": rng.random() for k in range(n_keys)}
+        config = {"lr": 10 ** rng.uniform(-5, -1), "depth": rng.choice([2, 4, 8]), "opt": rng.choice("ab")}
+        rows.append((f"r{i:07d}", f"proj{i % 5}", f"run-{i}", "g" if i % 3 else None, "[]", "finished", 0,
+                     created, created + 300, created + 300, created + 300, "host-1", dumps(config),
+                     dumps(summary), "{}", "[]", 1000, i + 1))
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO runs(id, project, name, run_group, tags, state, exit_code, created_at, "
+                     "updated_at, heartbeat_at, finished_at, host, config, summary, metadata, metric_defs, "
+                     "last_step, rev) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def build_long_run(root: Path, steps: int, n_metrics: int) -> str:
+    """One finished run with `steps` steps of `n_metrics` metrics, history and rollup filled in SQL."""
+    conn = schema.connect_writer(root)
+    rid = "longrun"
+    now = time.time()
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO runs(id, project, name, state, created_at, updated_at, finished_at, host, "
+                 "config, summary, last_step, rev) VALUES (?, 'long', 'long-run', 'finished', ?, ?, ?, "
+                 "'host-1', '{}', '{}', ?, 1)", (rid, now - 3600, now, now, steps - 1))
+    for m in range(n_metrics):
+        cur = conn.execute("INSERT INTO metrics(run_id, stream, key) VALUES (?, 'history', ?)",
+                           (rid, f"train/m{m}"))
+        mid = cur.lastrowid
+        conn.execute(
+            "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < ?) "
+            "INSERT INTO history(metric_id, step, value, kind) "
+            "SELECT ?, i, 1.0 / (i + 1) + (i % 97) / 1000.0 * ?, 0 FROM s", (steps - 1, mid, m + 1))
+    conn.execute("INSERT INTO runs(id, project, name, state, created_at, updated_at, finished_at, host, "
+                 "config, summary, rev) VALUES ('emptyrun', 'long', 'empty-run', 'finished', ?, ?, ?, "
+                 "'host-1', '{}', '{}', 2)", (now - 7200, now - 7000, now - 7000))
+    conn.execute("WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < ?) "
+                 "INSERT INTO steps(run_id, step, ts) SELECT ?, i, ? + i * 0.001 FROM s",
+                 (steps - 1, rid, now - 3600))
+    conn.execute(f"INSERT INTO history_rollup SELECT metric_id, step >> {schema.ROLLUP_SHIFT}, min(step), "
+                 "max(step), count(*), min(value), max(value), sum(value), 0 FROM history GROUP BY 1, 2")
+    conn.execute("COMMIT")
+    conn.close()
+    return rid
+
+
+def rss_mb() -> float:
+    """This process's resident memory."""
+    import psutil
+
+    return psutil.Process().memory_info().rss / 1e6
+
+
+async def measure(runs_root: Path, long_root: Path, long_id: str, n_metrics: int) -> dict[str, float]:
+    """Drive the app headless and time what a user waits for."""
+    from tracktui.tui.app import make_app
+    from tracktui.tui.messages import MetricsPolled, RunsPolled
+    from tracktui.tui.screens.runs import RunsScreen
+    from tracktui.tui.widgets.charts_panel import ChartsPanel
+    from tracktui.tui.widgets.runs_table import RunsTable
+
+    out: dict[str, float] = {}
+    # 0. baseline: the same app on an empty store (Textual's own start-up, same machine, same run)
+    app = make_app(store_dir=runs_root.parent / "empty", poll_interval=None)
+    t0 = time.perf_counter()
+    async with app.run_test(size=(200, 60)) as pilot:
+        while not (isinstance(app.screen, RunsScreen) and app.screen.loaded):
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        out["empty_store_first_paint_s"] = time.perf_counter() - t0
+    # 1. first paint of the runs table on the big store
+    app = make_app(store_dir=runs_root, poll_interval=None)
+    t0 = time.perf_counter()
+    async with app.run_test(size=(200, 60)) as pilot:
+        while not (isinstance(app.screen, RunsScreen) and app.screen.query_one(RunsTable).row_count):
+            await asyncio.sleep(0.002)
+        await pilot.pause()  # one refresh: the newest runs are painted (the rest may still be loading)
+        out["runs_first_paint_s"] = time.perf_counter() - t0
+        while not app.screen.loaded:
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        out["runs_all_loaded_painted_s"] = time.perf_counter() - t0
+        table = app.screen.query_one(RunsTable)
+        assert table.row_count > 0
+        # 3a. a refresh with nothing new: the main-thread handler's cost (the read is on a thread)
+        screen = app.screen
+        times = []
+        for _ in range(50):
+            t = time.perf_counter()
+            screen.on_runs_polled(RunsPolled([], screen.cursor))
+            times.append(time.perf_counter() - t)
+        out["runs_refresh_nothing_new_ms"] = statistics.median(times) * 1000
+        with Reader(runs_root) as r:
+            t = time.perf_counter()
+            for _ in range(50):
+                r.max_rev()
+            out["runs_poll_read_nothing_new_ms"] = (time.perf_counter() - t) / 50 * 1000
+        t = time.perf_counter()
+        await pilot.press("s")
+        out["runs_resort_s"] = time.perf_counter() - t
+        out["rss_after_runs_mb"] = rss_mb()
+
+    # 2. charts of the 1M-step run drawn
+    app = make_app(store_dir=long_root, poll_interval=None)
+    async with app.run_test(size=(200, 60)) as pilot:
+        while not (isinstance(app.screen, RunsScreen) and app.screen.loaded):
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        t0 = time.perf_counter()
+        app.open_run(long_id)
+        await pilot.pause()
+        panel = app.screen.query_one(ChartsPanel)
+        while len(panel.charts) < n_metrics or panel.polls < 1:
+            await asyncio.sleep(0.002)
+        await pilot.pause()  # the charts are rendered on this refresh
+        out["charts_drawn_s"] = time.perf_counter() - t0
+        # baseline: opening a run with no metrics on the same warm app
+        t0 = time.perf_counter()
+        app.pop_screen()
+        app.open_run("emptyrun")
+        await pilot.pause()
+        while app.screen.query_one(ChartsPanel).polls < 1:
+            await asyncio.sleep(0.002)
+        await pilot.pause()
+        out["empty_run_opened_s"] = time.perf_counter() - t0
+        app.pop_screen()
+        app.open_run(long_id)
+        await pilot.pause()
+        panel = app.screen.query_one(ChartsPanel)
+        while len(panel.charts) < n_metrics or panel.polls < 1:
+            await asyncio.sleep(0.002)
+        await pilot.pause()
+        chart = next(iter(panel.charts.values()))
+        out["points_per_chart"] = len(next(iter(chart.series.values())).x)
+        times = []
+        for _ in range(20):
+            t = time.perf_counter()
+            panel.on_metrics_polled(MetricsPolled(long_id, list(panel.charts), {}, set(), panel.defs))
+            times.append(time.perf_counter() - t)
+        out["charts_refresh_nothing_new_ms"] = statistics.median(times) * 1000
+        known = {k: (panel.last_steps.get(k), None) for k in panel.charts}
+        with Reader(long_root) as r:
+            from tracktui.tui.widgets.charts_panel import read_series
+
+            t = time.perf_counter()
+            for k, (last, _) in known.items():
+                read_series(r, long_id, k, None, panel.buckets, last)
+            out["charts_poll_read_nothing_new_ms"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        for c in panel.charts.values():
+            c.version += 1  # drop the cached drawing: time plotext itself
+            c.render()
+        out["render_all_charts_ms"] = (time.perf_counter() - t) * 1000
+        out["rss_with_run_open_mb"] = rss_mb()
+    return out
+
+
+def main() -> int:
+    """Build the stores, measure, print."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--runs", type=int, default=10_000)
+    p.add_argument("--steps", type=int, default=1_000_000)
+    p.add_argument("--metrics", type=int, default=10)
+    p.add_argument("--dir", help="where to build the stores (default: a temporary directory)")
+    args = p.parse_args()
+    base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench_tui_"))
+    runs_root, long_root = base / "runs", base / "long"
+    t = time.perf_counter()
+    if not (runs_root / "tracktui.db").exists():
+        build_runs_store(runs_root, args.runs)
+    if not (long_root / "tracktui.db").exists():
+        build_long_run(long_root, args.steps, args.metrics)
+    print(f"stores built in {time.perf_counter() - t:.1f} s under {base}", file=sys.stderr)
+    with Reader(runs_root) as r:
+        t = time.perf_counter()
+        n = len(r.runs())
+        read = time.perf_counter() - t
+    out = asyncio.run(measure(runs_root, long_root, "longrun", args.metrics))
+    out = {"runs": n, "steps": args.steps, "metrics": args.metrics, "reader_runs_all_s": read, **out}
+    for k, v in out.items():
+        print(f"{k:34s} {v:.4g}" if isinstance(v, float) else f"{k:34s} {v}")
+    print(json.dumps(out))
+    sqlite3.connect(":memory:").close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

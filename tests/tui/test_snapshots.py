@@ -1,0 +1,93 @@
+"""Snapshot tests of every screen over a seeded store with fixed timestamps and polling off.
+
+Review changes with `pytest tests/tui/test_snapshots.py --snapshot-update` and the HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tracktui.tui.app import make_app
+from tracktui.tui.screens.run import RunScreen
+from tracktui.tui.screens.runs import RunsScreen
+from tracktui.tui.widgets.charts_panel import ChartsPanel
+from tracktui.tui.widgets.files_panel import FilesPanel
+from tracktui.tui.widgets.log_tail import LogTail
+
+from .conftest import NOW, wait_for
+
+SIZE = (120, 40)
+
+
+def _app(root: Path):  # type: ignore[no-untyped-def]
+    app = make_app(store_dir=root, poll_interval=None, fixed_now=NOW)
+    app.store_label_text = "~/store"  # tmp_path differs between runs
+    return app
+
+
+async def _runs_loaded(pilot) -> None:  # type: ignore[no-untyped-def]
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunsScreen) and pilot.app.screen.loaded)
+    await pilot.pause(0.2)  # the table sizes its columns when idle
+    await pilot.pause()
+
+
+async def _open_run(pilot, tab: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    await _runs_loaded(pilot)
+    await pilot.press("enter")
+    screen = pilot.app.screen
+    assert isinstance(screen, RunScreen)
+    panel = screen.query_one(ChartsPanel)
+    await wait_for(pilot, lambda: screen.record is not None and len(panel.charts) >= 4)
+    await wait_for(pilot, lambda: screen.query_one(LogTail).loaded)
+    if tab:
+        await pilot.press(tab)
+    if tab == "5":
+        await wait_for(pilot, lambda: screen.query_one(FilesPanel).files)
+    await pilot.pause(0.3)
+    await pilot.pause()
+
+
+def test_runs_screen(seeded: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(_app(seeded), terminal_size=SIZE, run_before=_runs_loaded)
+
+
+def test_runs_screen_80x24_filtered(seeded: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _runs_loaded(pilot)
+        await pilot.press("space", "slash", *"state=finished config.lr<5e-3", "enter")
+        await pilot.pause()
+
+    assert snap_compare(_app(seeded), terminal_size=(80, 24), run_before=before)
+
+
+def test_runs_screen_bad_query(seeded: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _runs_loaded(pilot)
+        await pilot.press("slash", *"summary.x<")
+        await pilot.pause()
+
+    assert snap_compare(_app(seeded), terminal_size=SIZE, run_before=before)
+
+
+def test_help_screen(seeded: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _runs_loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(_app(seeded), terminal_size=SIZE, run_before=before)
+
+
+def test_run_charts(seeded: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(_app(seeded), terminal_size=SIZE, run_before=lambda p: _open_run(p))
+
+
+def test_run_logs(seeded: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(_app(seeded), terminal_size=SIZE, run_before=lambda p: _open_run(p, "3"))
+
+
+def test_run_overview(seeded: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(_app(seeded), terminal_size=SIZE, run_before=lambda p: _open_run(p, "4"))
+
+
+def test_run_files(seeded: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(_app(seeded), terminal_size=SIZE, run_before=lambda p: _open_run(p, "5"))

@@ -1,0 +1,123 @@
+"""`tracktui demo`: a simulated training run in a separate process, through the public SDK, plus a few
+finished runs with different configs to compare.
+
+    python -m tracktui.tui.demo --dir D --live-steps N     the live run (what `tracktui demo` starts)
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PROJECT = "demo"
+EVAL_EVERY = 100
+FINISHED = [
+    {"lr": 3e-3, "batch_size": 64, "model": {"depth": 4, "width": 256}, "optimizer": "adam"},
+    {"lr": 1e-2, "batch_size": 128, "model": {"depth": 8, "width": 256}, "optimizer": "sgd"},
+    {"lr": 3e-4, "batch_size": 64, "model": {"depth": 8, "width": 512}, "optimizer": "adamw"},
+]
+
+
+def _curves(step: int, total: int, lr: float, depth: int, rng: random.Random) -> dict[str, float]:
+    """Loss and accuracy of a pretend model: exponential decay with noise, better with depth."""
+    speed = 3.0 * (1 + math.log10(lr / 1e-4)) / 3
+    p = step / max(1, total)
+    loss = 2.3 * math.exp(-speed * 4 * p) + 0.05 * (8 / depth) + rng.gauss(0, 0.03)
+    acc = 1 - 0.9 * math.exp(-speed * 5 * p) - 0.02 * (8 / depth) + rng.gauss(0, 0.01)
+    return {"train/loss": max(0.001, loss), "train/acc": min(1.0, max(0.0, acc))}
+
+
+class _ConsoleTee:
+    """Until the capture issue's console tee is in place, the demo stores its own printed lines."""
+
+    def __init__(self, run: Any):
+        from tracktui.store.writer import Writer
+
+        self.run = run
+        self.writer = Writer.for_root(run.dir)
+        self.captured = type(sys.stdout).__name__ not in ("TextIOWrapper",)  # the SDK already tees
+
+    def print(self, line: str, stream: str = "stdout", end: str = "\n") -> None:
+        out = sys.stderr if stream == "stderr" else sys.stdout
+        out.write(line + end)
+        out.flush()
+        if not self.captured and end == "\n":
+            self.writer.put(("log", self.run.id, time.time(), stream, line.rsplit("\r", 1)[-1]))
+
+
+def train(dir: str | None, steps: int, config: dict[str, Any], name: str | None = None,
+          delay: float = 0.0, seed: int = 0) -> None:
+    """One simulated training run through the public SDK."""
+    import tracktui
+
+    rng = random.Random(seed)
+    run = tracktui.init(project=PROJECT, dir=dir, config=config, name=name, group="demo-sweep",
+                        tags=["demo", config["optimizer"]], notes="a simulated run from `tracktui demo`")
+    run.define_metric("val/*", step_metric="epoch", summary="max")
+    run.define_metric("train/loss", summary="min")
+    out = _ConsoleTee(run)
+    out.print(f"\x1b[1mtraining\x1b[0m {run.name}: lr={config['lr']} depth={config['model']['depth']}")
+    lr0, depth = config["lr"], config["model"]["depth"]
+    epoch = 0
+    for step in range(steps):
+        lr = lr0 * 0.5 * (1 + math.cos(math.pi * step / steps))  # cosine schedule
+        m = _curves(step, steps, lr0, depth, rng)
+        m["train/lr"] = lr
+        if step % 10 == 0:
+            done = int(30 * step / steps)
+            bar = "#" * done + "." * (30 - done)
+            out.print(f"\r{step}/{steps} [{bar}] loss={m['train/loss']:.4f}", end="")
+        if step and step % EVAL_EVERY == 0:
+            epoch += 1
+            val = _curves(step, steps, lr0, depth, rng)
+            m.update({"epoch": epoch, "val/loss": val["train/loss"] * 1.1,
+                      "val/acc": val["train/acc"] * 0.97})
+            out.print(f"\repoch {epoch}: \x1b[32mval/acc={m['val/acc']:.4f}\x1b[0m")
+            if rng.random() < 0.2:
+                out.print(f"warning: loss spike at step {step}", stream="stderr")
+        run.log(m)
+        if delay:
+            time.sleep(delay)
+    out.print(f"\ndone: {run.name}")
+    run.finish()
+
+
+def seed_store(dir: str | None, live_steps: int = 20_000, delay: float = 0.05) -> subprocess.Popen[bytes]:
+    """Write the finished runs (in a child, quickly) and start the live run in a separate process."""
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), src) if p)
+    base = [sys.executable, "-m", "tracktui.tui.demo"] + (["--dir", dir] if dir else [])
+    subprocess.run([*base, "--finished"], env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return subprocess.Popen([*base, "--live-steps", str(live_steps), "--delay", str(delay)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The demo's child processes."""
+    p = argparse.ArgumentParser(prog="python -m tracktui.tui.demo")
+    p.add_argument("--dir")
+    p.add_argument("--finished", action="store_true", help="write the finished runs, then exit")
+    p.add_argument("--live-steps", type=int, default=20_000)
+    p.add_argument("--delay", type=float, default=0.05)
+    args = p.parse_args(argv)
+    if args.finished:
+        for i, cfg in enumerate(FINISHED):
+            train(args.dir, 1500, cfg, seed=i + 1)
+        return 0
+    cfg = {"lr": 1e-3, "batch_size": 128, "model": {"depth": 6, "width": 384}, "optimizer": "adam",
+           "epochs": args.live_steps // EVAL_EVERY}
+    train(args.dir, args.live_steps, cfg, delay=args.delay, seed=42)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

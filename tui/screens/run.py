@@ -1,0 +1,147 @@
+"""RunScreen: one run in tabs (charts, system, logs, overview, files, media), live."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+from tracktui.store import Reader, RunRecord
+
+from ..format import STATE_STYLE, duration
+from ..messages import RunPolled
+from ..text import safe_text
+from ..widgets.charts_panel import ChartsPanel
+from ..widgets.files_panel import FilesPanel
+from ..widgets.log_tail import LogTail
+from ..widgets.overview import OverviewPanel
+
+if TYPE_CHECKING:
+    from ..app import TrackTuiApp
+
+TABS = ("charts", "system", "logs", "overview", "files", "media")
+
+
+def header_text(run: RunRecord, now: float | None = None) -> Text:
+    """The run's one-line header: state, name, project, runtime, step, host, git commit."""
+    glyph, style = STATE_STYLE.get(run.state, ("?", ""))
+    t = Text()
+    t.append(f" {glyph} ", style=style)
+    t.append(safe_text(run.name, limit=40), style="bold")
+    t.append(f" · {safe_text(run.project, limit=30)} · ")
+    t.append(run.state, style=style)
+    t.append(" ")
+    end = run.finished_at or (now if now is not None and run.state == "running" else None)
+    t.append(duration(end - run.created_at if end else run.runtime))
+    if run.last_step is not None:
+        t.append(f" · step {run.last_step:,}")
+    if run.host:
+        t.append(f" · {safe_text(run.host, limit=30)}")
+    md = run.metadata if isinstance(run.metadata, dict) else {}
+    git = md.get("git") if isinstance(md.get("git"), dict) else {}
+    if git.get("commit"):
+        t.append(f" · {safe_text(str(git['commit'])[:7])}")
+        if git.get("dirty"):
+            t.append(" (dirty)", style="yellow")
+    return t
+
+
+class RunScreen(Screen[None]):
+    """One run, live."""
+
+    app: TrackTuiApp
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("1", "tab('charts')", "Tabs", key_display="1-6"),
+        Binding("2", "tab('system')", "System", show=False),
+        Binding("3", "tab('logs')", "Logs", show=False),
+        Binding("4", "tab('overview')", "Overview", show=False),
+        Binding("5", "tab('files')", "Files", show=False),
+        Binding("6", "tab('media')", "Media", show=False),
+    ]
+
+    def __init__(self, run_id: str):
+        super().__init__()
+        self.run_id = run_id
+        self.record: RunRecord | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f" {self.run_id}"), id="run-header")
+        with TabbedContent(id="run-tabs"):
+            with TabPane("1 Charts", id="charts"):
+                yield ChartsPanel(self.run_id)
+            with TabPane("2 System", id="system"):
+                yield Static(Text("System charts (CPU, memory, GPU) come with the system view.", style="dim"),
+                             classes="placeholder")
+            with TabPane("3 Logs", id="logs"):
+                yield LogTail(self.run_id)
+            with TabPane("4 Overview", id="overview"):
+                yield OverviewPanel(now=self.app.fixed_now)
+            with TabPane("5 Files", id="files"):
+                yield FilesPanel(self.run_id)
+            with TabPane("6 Media", id="media"):
+                yield Static(Text("Images, tables and histograms come with the media view.", style="dim"),
+                             classes="placeholder")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.poll()
+        self.call_after_refresh(self.query_one(ChartsPanel).focus)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """Focus the content of the shown tab, so its keys work and show in the footer."""
+        pane = event.pane
+        target = {"charts": ChartsPanel, "logs": LogTail, "overview": OverviewPanel, "files": FilesPanel}.get(
+            pane.id or "")
+        if target is not None:
+            widget = pane.query_one(target)
+            if target is LogTail:
+                widget.query_one("RichLog").focus()
+            elif target is FilesPanel:
+                widget.query_one("OptionList").focus()
+            else:
+                widget.focus()
+
+    def poll(self) -> None:
+        """Read the run record again unless paused (the handler schedules the next)."""
+        if self.app.paused:
+            self.app.waiting_polls.add(self.poll)
+            return
+        self._read(self.run_id)
+
+    @work(thread=True, exclusive=True, group="run-poll", exit_on_error=False)
+    def _read(self, run_id: str) -> None:
+        with Reader(self.app.store_root) as r:
+            rec = r.run(run_id)
+        if rec is not None:
+            self.post_message(RunPolled(rec))
+
+    def on_run_polled(self, message: RunPolled) -> None:
+        """Update the header and the overview."""
+        if not self.is_attached:
+            return
+        old = self.record
+        self.record = message.run
+        self.query_one("#run-header", Static).update(header_text(message.run, self.app.fixed_now))
+        if old is None or old.rev != message.run.rev or old.state != message.run.state:
+            self.query_one(OverviewPanel).show(message.run)
+        if self.app.poll_interval:
+            self.set_timer(self.app.poll_interval, self.poll)
+
+    def update_status(self) -> None:
+        """Pause and resume change nothing visible here beyond the notification."""
+
+    def action_tab(self, tab: str) -> None:
+        """Show a tab."""
+        self.query_one(TabbedContent).active = tab
+        if tab == "files":
+            self.query_one(FilesPanel).reload()
+
+    def action_back(self) -> None:
+        """Back to the runs."""
+        self.app.pop_screen()

@@ -1,0 +1,259 @@
+"""RunsScreen: the home screen, a live table of the store's runs with a filter line."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from tracktui.store import Reader
+
+from .. import prefs
+from ..messages import RunsPolled
+from ..query import QueryError, parse
+from ..text import safe_text
+from ..widgets.runs_table import RunsTable, all_columns, default_columns
+
+if TYPE_CHECKING:
+    from ..app import TrackTuiApp
+
+FIRST_PAGE = 200  # newest runs painted first, while the whole store loads
+RECHECK_RUNNING = 5.0  # seconds between re-reads of running runs (crashed is derived from a stale heartbeat)
+
+EMPTY_HELP = """No runs here yet.
+
+Log a first run from Python:
+
+    import tracktui
+    run = tracktui.init(project="demo", config={"lr": 1e-3})
+    for step in range(100):
+        run.log({"train/loss": 1 / (step + 1)})
+    run.finish()
+
+or start a simulated one with:  tracktui demo
+"""
+
+
+class RunsScreen(Screen[None]):
+    """The runs of the store: sort, filter, select, open."""
+
+    app: TrackTuiApp
+    AUTO_FOCUS = "#runs"
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("o", "columns", "Columns"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cursor = 0
+        self.loaded = False
+        self._last_recheck = 0.0
+        self._columns_chosen = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        with Vertical(id="filter-bar"):
+            yield Input(placeholder="filter: words, state=running config.lr<1e-3 summary.val/acc>0.9",
+                        id="filter")
+            yield Static(id="filter-error")
+        yield RunsTable(id="runs")
+        yield Static(Text(EMPTY_HELP), id="empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(RunsTable)
+        table.now = self.app.fixed_now
+        saved = prefs.load(self.app.store_root).get("columns")
+        if isinstance(saved, list) and all(isinstance(c, str) for c in saved) and saved:
+            self._columns_chosen = True
+            table.shown_columns = [c for c in saved if c != "sel"]
+        table.rebuild(columns=True)
+        self.query_one("#filter-bar").display = False
+        self.query_one("#empty").display = False
+        self.update_status()
+        self.poll()
+
+    # ---------------------------------------------------------------- polling
+
+    def poll(self) -> None:
+        """Start one poll unless live updates are paused (the handler schedules the next)."""
+        if self.app.paused:
+            self.app.waiting_polls.add(self.poll)
+            return
+        table = self.query_one(RunsTable)
+        recheck: list[str] = []
+        now = time.monotonic()
+        if self.loaded and now - self._last_recheck >= RECHECK_RUNNING:
+            self._last_recheck = now
+            recheck = [rid for rid, r in table.model.items() if r.state == "running"]
+        self._read(self.cursor, recheck, not self.loaded)
+
+    @work(thread=True, exclusive=True, group="runs-poll", exit_on_error=False)
+    def _read(self, cursor: int, recheck: list[str], first: bool) -> None:
+        with Reader(self.app.store_root) as r:
+            top = r.max_rev()
+            if first and top > FIRST_PAGE:
+                head = r.runs(project=self.app.project, limit=FIRST_PAGE)
+                self.post_message(RunsPolled(head, 0, first=True, partial=True))
+            runs = r.runs(project=self.app.project, since_rev=cursor) if top > cursor or first else []
+            got = {x.id for x in runs}
+            for rid in recheck:
+                if rid not in got:
+                    rec = r.run(rid)
+                    if rec is not None:
+                        runs.append(rec)
+        self.post_message(RunsPolled(runs, max(top, cursor), first))
+
+    def on_runs_polled(self, message: RunsPolled) -> None:
+        """Merge the polled runs into the table and schedule the next poll."""
+        if not self.is_attached:
+            return
+        table = self.query_one(RunsTable)
+        if message.partial:
+            table.model = {r.id: r for r in message.runs}
+            if not self._columns_chosen and table.model:
+                self._columns_chosen = True
+                table.shown_columns = default_columns(table.model.values())
+            table.rebuild(columns=True)
+            self.update_status()
+            return
+        self.cursor = message.cursor
+        if message.first or not self.loaded:
+            self.loaded = True
+            for r in message.runs:
+                table.model[r.id] = r
+            if not self._columns_chosen and table.model:
+                self._columns_chosen = True
+                table.shown_columns = default_columns(table.model.values())
+            table.rebuild(columns=True)
+        elif message.runs:
+            if not self._columns_chosen:
+                self._columns_chosen = True
+                table.model.update({r.id: r for r in message.runs})
+                table.shown_columns = default_columns(table.model.values())
+                table.rebuild(columns=True)
+            else:
+                table.merge(message.runs)
+        else:
+            table.tick()
+        self.update_status()
+        if self.app.poll_interval:
+            self.set_timer(self.app.poll_interval, self.poll)
+
+    # ---------------------------------------------------------------- view
+
+    def update_status(self) -> None:
+        """The top line: store, counts, live or paused; the empty-state text."""
+        table = self.query_one(RunsTable)
+        n_running = table.state_counts.get("running", 0)
+        n_crashed = table.state_counts.get("crashed", 0)
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(" tracktui ", style="bold reverse")
+        t.append(f"  {len(table.model)} runs")
+        if n_running:
+            t.append(f" · {n_running} running", style="dodger_blue1")
+        if n_crashed:
+            t.append(f" · {n_crashed} crashed", style="magenta")
+        if table.selected:
+            t.append(f" · {len(table.selected)} selected", style="bold")
+        if table.query_filter is not None and table.query_filter.text.strip():
+            t.append(f"   ({len(table.order)} of {len(table.model)} match)", style="bold")
+        if not self.loaded:
+            t.append("   loading…", style="yellow")
+        paused = self.app.paused
+        t.append("   paused" if paused else "   live", style="yellow" if paused else "green")
+        if self.app.project:
+            t.append(f"   project: {safe_text(self.app.project)}")
+        t.append(f"   store: {safe_text(self.app.store_label)}", style="dim")
+        self.query_one("#status", Static).update(t)
+        empty = self.loaded and not table.model
+        self.query_one("#empty").display = empty
+        table.display = not empty
+
+    def on_runs_table_selection_changed(self, message: RunsTable.SelectionChanged) -> None:
+        """Show the selection count."""
+        self.update_status()
+
+    # ---------------------------------------------------------------- filter
+
+    def action_filter(self) -> None:
+        """Show the filter line and focus it."""
+        self.query_one("#filter-bar").display = True
+        self.query_one("#filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        """Escape: leave the filter line, or clear the filter."""
+        inp = self.query_one("#filter", Input)
+        if inp.has_focus:
+            self.query_one(RunsTable).focus()
+            if not inp.value.strip():
+                self.query_one("#filter-bar").display = False
+            return
+        if inp.value:
+            inp.value = ""
+        self.query_one("#filter-bar").display = False
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        """Apply the query as it is typed; a malformed one shows its error and keeps the last good view."""
+        err = self.query_one("#filter-error", Static)
+        try:
+            q = parse(event.value)
+        except QueryError as e:
+            err.update(Text(f"  ✗ {safe_text(str(e))}", style="bold red"))
+            err.display = True
+            return
+        err.update("")
+        err.display = False
+        table = self.query_one(RunsTable)
+        table.set_filter(q if event.value.strip() else None)
+        self.update_status()
+
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self) -> None:
+        """Enter in the filter line goes back to the table."""
+        self.query_one(RunsTable).focus()
+
+    # ---------------------------------------------------------------- open, columns
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row opens the run."""
+        event.stop()
+        self.action_open_run()
+
+    def action_open_run(self) -> None:
+        """Open the run under the cursor."""
+        table = self.query_one(RunsTable)
+        rid = table.cursor_run_id()
+        if rid is not None:
+            self.app.open_run(rid)
+
+    def action_columns(self) -> None:
+        """Pick the columns (remembered for this store)."""
+        from .columns import ColumnPicker
+
+        table = self.query_one(RunsTable)
+        choices = all_columns(table.model.values())
+        for c in table.shown_columns:
+            if c not in choices:
+                choices.append(c)
+
+        def chosen(cols: list[str] | None) -> None:
+            if cols is None:
+                return
+            shown = table.shown_columns
+            order = [c for c in shown if c in cols] + [c for c in cols if c not in shown]
+            self._columns_chosen = True
+            table.set_columns(order)
+            prefs.save(self.app.store_root, columns=order)
+
+        self.app.push_screen(ColumnPicker(choices, table.shown_columns), chosen)

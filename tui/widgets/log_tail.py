@@ -1,0 +1,198 @@
+"""LogTail: the live console of a run, stdout and stderr told apart, with follow and search.
+
+Lines are data: keep_sgr() leaves only colour sequences, which Rich's ANSI decoder turns into styles;
+everything else (OSC 8 links, OSC 52, titles, screen clears, DCS, C1) was removed before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input, RichLog, Static
+from tracktui.store import Reader
+
+from ..messages import LogsPolled
+from ..text import keep_sgr, safe_text
+
+if TYPE_CHECKING:
+    from ..app import TrackTuiApp
+
+MAX_LINES = 5000
+FIRST_TAIL = 2000
+
+
+def log_line(ts: float, stream: str, line: str, fixed_tz: bool = False) -> Text:
+    """One console line: time, a stream mark (stderr in red with 'E'), the sanitised, coloured text."""
+    stamp = time.strftime("%H:%M:%S", time.gmtime(ts) if fixed_tz else time.localtime(ts))
+    t = Text(stamp + " ", style="dim")
+    if stream == "stderr":
+        t.append("E│ ", style="bold red")
+    else:
+        t.append(" │ ", style="dim")
+    body = Text.from_ansi(keep_sgr(line), end="")
+    for span in body.spans:  # belt and braces: no links out of a log line, ever
+        style = span.style
+        if not isinstance(style, str) and style.link:
+            body.stylize(style.__class__(link=None), span.start, span.end)
+    t.append_text(body)
+    return t
+
+
+class LogTail(Vertical):
+    """The console of a run, live."""
+
+    app: TrackTuiApp
+
+    BINDINGS = [
+        Binding("f", "follow", "Follow"),
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("g", "top", "Top"),
+        Binding("G", "bottom", "Bottom"),
+        Binding("escape", "clear_search", "Clear search", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    LogTail { height: 1fr; }
+    LogTail #log-status { height: 1; background: $panel; }
+    LogTail #log-search { height: 1; border: none; padding: 0 1; display: none; }
+    LogTail RichLog { height: 1fr; }
+    """
+
+    def __init__(self, run_id: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.run_id = run_id
+        self.lines: deque[tuple[int, float, str, str]] = deque(maxlen=MAX_LINES)
+        self.seq = 0
+        self.follow = True
+        self.search = ""
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="log-status")
+        yield Input(placeholder="search the log (enter applies, escape clears)", id="log-search")
+        yield RichLog(max_lines=MAX_LINES, wrap=False, markup=False, highlight=False, auto_scroll=True)
+
+    def on_mount(self) -> None:
+        self.update_status()
+        self.poll()
+
+    def update_status(self) -> None:
+        """Line count, follow and search state."""
+        t = Text(f" {len(self.lines)} lines", style="bold")
+        t.append("   follow: ")
+        t.append("on" if self.follow else "off", style="green" if self.follow else "yellow")
+        if self.search:
+            t.append(f"   search: {safe_text(self.search, limit=40)}", style="bold cyan")
+        t.append("   E│ = stderr", style="dim")
+        self.query_one("#log-status", Static).update(t)
+
+    # ------------------------------------------------------------ polling
+
+    def poll(self) -> None:
+        """One poll unless paused (the handler schedules the next)."""
+        if self.app.paused:
+            self.app.waiting_polls.add(self.poll)
+            return
+        self._read(self.run_id, self.seq, not self.loaded)
+
+    @work(thread=True, exclusive=True, group="logs-poll", exit_on_error=False)
+    def _read(self, run_id: str, seq: int, first: bool) -> None:
+        with Reader(self.app.store_root) as r:
+            if first:
+                lines = r.logs_tail(run_id, FIRST_TAIL)
+            else:
+                lines = r.logs(run_id, since_seq=seq, limit=MAX_LINES)
+        self.post_message(LogsPolled(run_id, lines, first))
+
+    def on_logs_polled(self, message: LogsPolled) -> None:
+        """Append new lines (those matching the search, if one is set)."""
+        message.stop()
+        if not self.is_attached:
+            return
+        self.loaded = True
+        log = self.query_one(RichLog)
+        for row in message.lines:
+            self.lines.append(row)
+            self.seq = max(self.seq, row[0])
+            if self._matches(row[3]):
+                log.write(self._render_line(row), scroll_end=self.follow)
+        if message.lines:
+            self.update_status()
+        if self.app.poll_interval:
+            self.set_timer(self.app.poll_interval, self.poll)
+
+    def _matches(self, line: str) -> bool:
+        return not self.search or self.search.lower() in safe_text(keep_sgr(line)).lower()
+
+    def _render_line(self, row: tuple[int, float, str, str]) -> Text:
+        t = log_line(row[1], row[2], row[3], fixed_tz=self.app.fixed_now is not None)
+        if self.search:
+            t.highlight_words([self.search], style="reverse", case_sensitive=False)
+        return t
+
+    def _redraw(self) -> None:
+        log = self.query_one(RichLog)
+        log.clear()
+        for row in self.lines:
+            if self._matches(row[3]):
+                log.write(self._render_line(row), scroll_end=False)
+        if self.follow:
+            log.scroll_end(animate=False)
+        self.update_status()
+
+    # ------------------------------------------------------------ actions
+
+    def action_follow(self) -> None:
+        """Follow the tail on or off."""
+        self.follow = not self.follow
+        log = self.query_one(RichLog)
+        log.auto_scroll = self.follow
+        if self.follow:
+            log.scroll_end(animate=False)
+        self.update_status()
+
+    def action_search(self) -> None:
+        """Show only lines containing a text."""
+        inp = self.query_one("#log-search", Input)
+        inp.display = True
+        inp.focus()
+
+    @on(Input.Submitted, "#log-search")
+    def search_submitted(self, event: Input.Submitted) -> None:
+        """Apply the search."""
+        self.search = event.value.strip()
+        self.query_one(RichLog).focus()
+        if not self.search:
+            event.input.display = False
+        self._redraw()
+
+    def action_clear_search(self) -> None:
+        """Clear the search (escape again goes back)."""
+        inp = self.query_one("#log-search", Input)
+        if not self.search and not inp.has_focus:
+            self.app.pop_screen()
+            return
+        inp.value = ""
+        inp.display = False
+        self.search = ""
+        self.query_one(RichLog).focus()
+        self._redraw()
+
+    def action_top(self) -> None:
+        """Jump to the first line (stops following)."""
+        self.follow = False
+        log = self.query_one(RichLog)
+        log.auto_scroll = False
+        log.scroll_home(animate=False)
+        self.update_status()
+
+    def action_bottom(self) -> None:
+        """Jump to the last line."""
+        self.query_one(RichLog).scroll_end(animate=False)

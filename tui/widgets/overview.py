@@ -1,0 +1,151 @@
+"""OverviewPanel: state and times, host and command, config as a tree, summary as a table, tags,
+notes and git. Metadata keys are read defensively: the capture code fills them when it is present."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static, Tree
+from tracktui.store import RunRecord
+
+from ..format import clock, duration, number, scalar, state_text, value_text
+from ..text import safe_text
+
+
+def _kv_table(rows: list[tuple[str, Any]]) -> Table:
+    t = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
+    for k, v in rows:
+        t.add_row(Text(k), v if isinstance(v, Text) else Text(safe_text(v)))
+    return t
+
+
+def info_rows(run: RunRecord, now: float | None = None) -> list[tuple[str, Any]]:
+    """Key facts of a run: state and exit, times, host, user, command, python."""
+    md = run.metadata if isinstance(run.metadata, dict) else {}
+    st = state_text(run.state)
+    if run.exit_code is not None:
+        st.append(f"  (exit {run.exit_code})")
+    rows: list[tuple[str, Any]] = [("state", st), ("id", run.id), ("project", run.project)]
+    if run.group:
+        rows.append(("group", run.group))
+    if run.job_type:
+        rows.append(("job type", run.job_type))
+    rows.append(("created", clock(run.created_at)))
+    if run.finished_at:
+        rows.append(("finished", clock(run.finished_at)))
+    end = run.finished_at or (now if now is not None and run.state == "running" else None)
+    rows.append(("runtime", duration(end - run.created_at if end else run.runtime)))
+    if run.last_step is not None:
+        rows.append(("last step", f"{run.last_step:,}"))
+    rows.append(("host", run.host or md.get("host") or ""))
+    for label, key in (("user", "user"), ("python", "python"), ("program", "program"), ("cwd", "cwd")):
+        if md.get(key):
+            rows.append((label, value_text(md.get(key), limit=200)))
+    args = md.get("args")
+    if isinstance(args, list):
+        rows.append(("command", safe_text(" ".join(str(a) for a in args), limit=400)))
+    elif md.get("command"):
+        rows.append(("command", value_text(md.get("command"), limit=400)))
+    if run.error:
+        rows.append(("error", Text(safe_text(run.error, limit=400), style="red")))
+    return rows
+
+
+def git_rows(run: RunRecord) -> list[tuple[str, Any]]:
+    """Git facts from metadata['git'], where the capture recorded them."""
+    md = run.metadata if isinstance(run.metadata, dict) else {}
+    git = md.get("git") if isinstance(md.get("git"), dict) else {}
+    rows = []
+    for label, key in (("commit", "commit"), ("branch", "branch"), ("remote", "remote")):
+        if git.get(key):
+            rows.append((label, value_text(git[key], limit=200)))
+    if "dirty" in git:
+        rows.append(("dirty", Text("yes", style="yellow") if git.get("dirty") else Text("no")))
+    return rows
+
+
+def fill_tree(tree: Tree[Any], data: dict[str, Any]) -> None:
+    """Config as a tree: dicts open as branches, values as leaves (labels are Text, never markup)."""
+    def add(node: Any, d: dict[str, Any]) -> None:
+        for k, v in d.items():
+            if isinstance(v, dict) and v:
+                add(node.add(Text(safe_text(k, limit=80), style="bold"), expand=True), v)
+            else:
+                label = Text(safe_text(k, limit=80), style="bold")
+                label.append(" = ", style="dim")
+                label.append(value_text(v, limit=200))
+                node.add_leaf(label)
+    tree.clear()
+    add(tree.root, data)
+    tree.root.expand()
+
+
+class OverviewPanel(VerticalScroll):
+    """Everything about a run that is not a chart."""
+
+    DEFAULT_CSS = """
+    OverviewPanel { height: 1fr; padding: 0 1; }
+    OverviewPanel .heading { text-style: bold; color: $accent; margin-top: 1; }
+    OverviewPanel Tree { height: auto; max-height: 30; background: transparent; }
+    """
+
+    def __init__(self, run: RunRecord | None = None, now: float | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.run = run
+        self.now = now
+        self._config_key: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="ov-info")
+        yield Static(Text("config"), classes="heading")
+        yield Tree(Text("config"), id="ov-config")
+        yield Static(Text("summary"), classes="heading")
+        yield Static(id="ov-summary")
+        yield Static(Text("tags and notes"), classes="heading")
+        yield Static(id="ov-notes")
+        yield Static(Text("git"), classes="heading")
+        yield Static(id="ov-git")
+
+    def on_mount(self) -> None:
+        self.query_one(Tree).show_root = False
+        if self.run is not None:
+            self.show(self.run)
+
+    def show(self, run: RunRecord) -> None:
+        """Show (or refresh) a run's overview."""
+        self.run = run
+        self.query_one("#ov-info", Static).update(_kv_table(info_rows(run, self.now)))
+        key = repr(run.config)
+        if key != self._config_key:
+            self._config_key = key
+            tree = self.query_one(Tree)
+            if run.config:
+                fill_tree(tree, run.config)
+            else:
+                tree.clear()
+                tree.root.add_leaf(Text("(no config)", style="dim"))
+        summ = Table(box=None, show_header=True, header_style="bold", padding=(0, 2, 0, 0))
+        summ.add_column("key", no_wrap=True)
+        summ.add_column("value", justify="right")
+        for k, v in sorted(run.summary.items()):
+            if isinstance(v, dict) and not {"last", "max", "min", "mean", "first"} & set(v):
+                continue  # a media reference
+            shown = scalar(v)
+            text = number(shown) if isinstance(shown, (int, float)) else value_text(shown, limit=60)
+            if isinstance(v, dict):
+                text = "  ".join(f"{a}={number(b) if isinstance(b, (int, float)) else value_text(b)}"
+                                 for a, b in v.items())
+            summ.add_row(Text(safe_text(k, limit=60)), Text(text))
+        self.query_one("#ov-summary", Static).update(summ if run.summary else Text("(empty)", style="dim"))
+        notes: list[tuple[str, Any]] = [("tags", ", ".join(safe_text(t) for t in run.tags) or "-")]
+        notes.append(("notes", safe_text(run.notes, one_line=False) if run.notes else "-"))
+        self.query_one("#ov-notes", Static).update(_kv_table(notes))
+        git = git_rows(run)
+        self.query_one("#ov-git", Static).update(
+            _kv_table(git) if git else Text("(no git information recorded)", style="dim"))
