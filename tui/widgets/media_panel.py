@@ -23,7 +23,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 from tracktui.store import Reader
@@ -43,6 +45,8 @@ PREVIEW_BYTES = 64 << 10  # text and HTML read for the preview
 GLYPHS = {"image": "▣", "table": "▦", "histogram": "▥", "plot": "◩", "audio": "♪", "video": "▶",
           "html": "⌘", "object3d": "◆", "text": "¶"}
 VIEWS = {"image": "v-image", "table": "v-table", "histogram": "v-histogram", "plot": "v-plot"}
+VIEWERS: dict[str, type[Widget]] = {"v-image": ImageViewer, "v-table": TableViewer,
+                                    "v-histogram": HistogramViewer, "v-plot": PlotViewer, "v-file": FileViewer}
 
 
 @dataclass
@@ -141,11 +145,6 @@ class MediaPanel(Horizontal):
             yield Static(id="media-status")
             with ContentSwitcher(initial="v-empty"):
                 yield Static(Text("no media logged in this run yet"), id="v-empty")
-                yield ImageViewer(id="v-image")
-                yield TableViewer(id="v-table")
-                yield HistogramViewer(id="v-histogram")
-                yield PlotViewer(id="v-plot")
-                yield FileViewer(id="v-file")
 
     def on_mount(self) -> None:
         self.poll()
@@ -307,21 +306,30 @@ class MediaPanel(Horizontal):
                         pass
         self.post_message(MediaLoaded(token, key, step, items, payload))
 
-    def on_media_loaded(self, message: MediaLoaded) -> None:
+    async def _use_view(self, view: str) -> None:
+        """Show one viewer, mounting it the first time it is needed (a run screen opens faster)."""
+        switcher = self.query_one(ContentSwitcher)
+        try:
+            switcher.get_child_by_id(view)
+        except NoMatches:
+            await switcher.add_content(VIEWERS[view](id=view))
+        switcher.current = view
+
+    async def on_media_loaded(self, message: MediaLoaded) -> None:
         """Show what was read, if it is still what is wanted."""
         message.stop()
         if not self.is_attached or message.token != self._token:
             return
-        self.shown = message
-        switcher = self.query_one(ContentSwitcher)
         items = message.items
+        view = "v-empty" if not items else VIEWS.get(items[0].type, "v-file")
+        await self._use_view(view)
+        if message.token != self._token:  # a newer load started while the viewer was mounted
+            return
+        self.shown = message
         if not items:
-            switcher.current = "v-empty"
             self.update_status()
             return
         kind = items[0].type
-        view = VIEWS.get(kind, "v-file")
-        switcher.current = view
         p = message.payload
         if kind == "image":
             self._show_images()
@@ -414,7 +422,7 @@ class MediaPanel(Horizontal):
             self.pos[self.current] = None
             self.load()
 
-    def action_item(self, delta: int) -> None:
+    async def action_item(self, delta: int) -> None:
         """Move to the previous or next item of a gallery."""
         if self.current is None or self.shown is None or not self.shown.items:
             return
@@ -423,7 +431,7 @@ class MediaPanel(Horizontal):
         if self.shown.items[0].type == "image":
             self._show_images()
         else:
-            self.on_media_loaded(self.shown)
+            await self.on_media_loaded(self.shown)
         self.update_status()
 
     def action_zoom(self) -> None:
@@ -443,7 +451,7 @@ class MediaPanel(Horizontal):
 
     def action_sort(self) -> None:
         """Sort a table by the column under the cursor (again: the other way round)."""
-        if self.current is None or self._type(self.current) != "table":
+        if self.shown is None or not self.shown.items or self.shown.items[0].type != "table":
             return
         table = self.query_one(MediaTable)
         col = table.cursor_column if table.columns_names else 0
