@@ -382,6 +382,25 @@ async def test_live_poll_picks_up_new_steps(tmp_path: Path) -> None:
         assert panel.shown.step == 5 and "step 5 (2/2)" in _status(app)
 
 
+async def test_run_screen_media_tab(store: Path) -> None:
+    from tracktui.tui.app import make_app
+    from tracktui.tui.widgets.media_panel import MediaKeyList
+
+    app = make_app(store, poll_interval=None)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settle(app, pilot)
+        app.open_run(RUN)
+        await _settle(app, pilot)
+        await pilot.press("6")
+        await _settle(app, pilot)
+        assert isinstance(app.focused, MediaKeyList)
+        panel = app.screen.query_one(MediaPanel)
+        assert panel.current == "audio" and panel.shown is not None  # the first key, shown
+        await pilot.press("down")  # bad0/[/]: an image at step 60
+        await _settle(app, pilot)
+        assert panel.current == "bad0/[/]" and "step 60" in panel.status.plain
+
+
 def test_snapshot(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     root = tmp_path / "snap"
     seed_media(root, hostile=False)
