@@ -39,7 +39,7 @@ async def test_hostile_strings_render_as_text_everywhere(hostile_store: Path) ->
             await pilot.press("enter")
             assert isinstance(app.screen, RunScreen)
             await wait_for(pilot, lambda: len(app.screen.query_one(ChartsPanel).charts) >= 4)
-            await wait_for(pilot, lambda: app.screen.query_one(LogTail).loaded)
+            await wait_for(pilot, lambda: any(t.loaded for t in app.screen.query(LogTail)))
             for tab in "2345613":
                 await pilot.press(tab)
                 await pilot.pause()
@@ -84,11 +84,12 @@ def _run_in_pty(root: Path, steps: list[tuple[bytes, bytes | None]],
         assert marker is None, f"{marker!r} was not drawn"
 
     try:
-        drain_until(b"finished", 20)
+        drain_until(b"finished", 60)
         for key, marker in steps:
             os.write(master, key)
-            drain_until(marker, 15 if marker else 0.3)
-        proc.wait(timeout=10)
+            # a lone ESC must be read alone, or it joins the next key as an alt- sequence: give it time
+            drain_until(marker, 45 if marker else (1.5 if key == b"\x1b" else 0.3))
+        proc.wait(timeout=60)
         drain_until(None, 0.2)
     finally:
         if proc.poll() is None:
@@ -100,7 +101,7 @@ def _run_in_pty(root: Path, steps: list[tuple[bytes, bytes | None]],
 
 STEPS: list[tuple[bytes, bytes | None]] = [
     (b"\r", b"1 Charts"), (b"1", b"train/loss"), (b"3", "E│".encode()), (b"4", b"tags and notes"),
-    (b"5", b"requirements.txt"), (b"6", b"no media logged"), (b"2", b"system view"), (b"?", b"Keys:"),
+    (b"5", b"requirements.txt"), (b"6", b"no media logged"), (b"2", b"samples held"), (b"?", b"Keys:"),
     (b"\x1b", None), (b"\x1b", b"runs"), (b"\x1b[B", None), (b"\r", b"1 Charts"), (b"3", "E│".encode()),
     (b"\x1b", None), (b"\x1b", b"runs"), (b"/", None), (b"[", None), (b"/", None), (b"]", None),
     (b"\r", None),
