@@ -45,6 +45,12 @@ async def _open_run(pilot, tab: str | None = None) -> None:  # type: ignore[no-u
         await wait_for(pilot, lambda: any(f.files for f in screen.query(FilesPanel)))
     if tab == "4":  # the pane mounts lazily: wait until it shows the run, however busy the machine
         await wait_for(pilot, lambda: any(o.run is not None and o.is_mounted for o in screen.query(OverviewPanel)))
+    if tab:  # until the shown pane has the focus: focused tables and trees draw their cursor row
+        from textual.widgets import TabbedContent
+
+        tabs = screen.query_one(TabbedContent)
+        await wait_for(pilot, lambda: pilot.app.focused is not None and tabs.active_pane is not None
+                       and tabs.active_pane in pilot.app.focused.ancestors)
     await pilot.pause(0.3)
     await pilot.pause()
 
