@@ -19,6 +19,7 @@ from ..widgets.charts_panel import ChartsPanel
 from ..widgets.files_panel import FilesPanel
 from ..widgets.log_tail import LogTail
 from ..widgets.overview import OverviewPanel
+from ..widgets.run_charts import RunChartsPanel
 
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
@@ -74,7 +75,7 @@ class RunScreen(Screen[None]):
         yield Static(Text(f" {self.run_id}"), id="run-header")
         with TabbedContent(id="run-tabs"):
             with TabPane("1 Charts", id="charts"):
-                yield ChartsPanel(self.run_id)
+                yield RunChartsPanel(self.run_id)
             with TabPane("2 System", id="system"):
                 yield Static(Text("System charts (CPU, memory, GPU) come with the system view.", style="dim"),
                              classes="placeholder")
