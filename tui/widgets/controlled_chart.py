@@ -84,6 +84,8 @@ def _ticks(lo: float, hi: float, n: int, mode: str = "") -> tuple[list[float], l
     if hi <= lo:
         return [lo], [tick_label(lo, mode)]
     ticks = [lo + i * (hi - lo) / (n - 1) for i in range(n)]
+    if not mode and hi - lo >= 20:  # steps and other wide ranges: whole numbers read better
+        ticks = [float(round(t)) for t in ticks]
     return ticks, [tick_label(t, mode) for t in ticks]
 
 
@@ -100,14 +102,20 @@ class ControlledChart(MetricChart):
         self.groups: list[tuple[str, str, list[str]]] = []  # (label, colour, series names): mean + band
         self.drawn: dict[str, tuple[list[float], list[float]]] = {}  # name -> (xs, ys) as drawn
         self.dropped = 0  # points not drawn on a log axis (y <= 0)
+        self.default_bases: dict[str, tuple[list[float], list[float]]] = {}  # name -> its step metric's basis
+        self.time_axis = False  # x already holds seconds since the run's start (system metrics)
         self.specials_drawn = 0
 
     def x_of(self, name: str, xs: list[float]) -> list[float]:
         """xs (steps, or the step metric) mapped to the panel's x mode."""
         mode = self.opts.x_mode
+        rid = self.run_of.get(name, name)
+        if self.time_axis:
+            return [x + self.opts.t0.get(rid, 0.0) for x in xs] if mode == "wall" else list(xs)
+        if mode == "default" and name in self.default_bases:
+            return S.transform_x(xs, "metric:", self.default_bases[name])
         if mode in ("default", "step"):
             return list(xs)
-        rid = self.run_of.get(name, name)
         basis = self.opts.bases.get(rid)
         if basis is None:
             return [math.nan] * len(xs)
@@ -166,8 +174,8 @@ class ControlledChart(MetricChart):
             for label, color, names in self.groups:
                 members = [(data[n][0], data[n][2]) for n in names if n in data]
                 gx, mean, lo, hi = S.group_band(members, points=max(20, 2 * self.size.width))
-                draw(gx, lo, color, None, marker="dot")
-                draw(gx, hi, color, None, marker="dot")
+                draw(gx, lo, color, None, marker="⠄")  # the band's edges: thin dots in the group's colour
+                draw(gx, hi, color, None, marker="⠄")
                 draw(gx, mean, color, safe_text(label, limit=20))
                 self.drawn[label] = (gx, mean)
         else:
