@@ -105,6 +105,7 @@ class ControlledChart(MetricChart):
         self.default_bases: dict[str, tuple[list[float], list[float]]] = {}  # name -> its step metric's basis
         self.time_axis = False  # x already holds seconds since the run's start (system metrics)
         self.specials_drawn = 0
+        self.bands: dict[str, tuple[list[float], list[float], list[float], list[float]]] = {}  # group bands
 
     def x_of(self, name: str, xs: list[float]) -> list[float]:
         """xs (steps, or the step metric) mapped to the panel's x mode."""
@@ -157,6 +158,7 @@ class ControlledChart(MetricChart):
         ylo: list[float] = []
         xlo: list[float] = []
         self.drawn = {}
+        self.bands: dict[str, tuple[list[float], list[float], list[float], list[float]]] = {}
         self.dropped = 0
 
         def draw(xs: list[float], ys: list[float], color: str, label: str | None, marker: str = "braille") -> None:
@@ -178,6 +180,7 @@ class ControlledChart(MetricChart):
                 draw(gx, hi, color, None, marker="⠄")
                 draw(gx, mean, color, safe_text(label, limit=20))
                 self.drawn[label] = (gx, mean)
+                self.bands[label] = (gx, mean, lo, hi)
         else:
             for i, (name, (xs, raw, sm)) in enumerate(data.items()):
                 color = self.run_colors.get(name, RUN_COLORS[i % len(RUN_COLORS)])
