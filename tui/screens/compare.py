@@ -169,6 +169,7 @@ class CompareScreen(Screen[None]):
         groups = self.current_groups()
         items = ([(label, color) for label, color, _ in groups] if groups else
                  [(self.labels.get(rid, rid), self.run_colors[rid]) for rid in self.run_ids])
+        self.legend = items
         for label, color in items:
             t.append(" ■ ", style=rich_color(color))
             t.append(safe_text(label, limit=24))
@@ -239,6 +240,8 @@ class CompareScreen(Screen[None]):
                                   justify="right" if summary_number(v) is not None else "left"))
             table.add_row(*cells, key=r.id)
         self.summary_order = [r.id for r in runs]
+        if self.sort_key in keys:
+            table.move_cursor(column=keys.index(self.sort_key) + 1)
         self.update_bars()
 
     def bar_key(self) -> str | None:
@@ -267,6 +270,7 @@ class CompareScreen(Screen[None]):
         finite = [abs(v) for v in vals.values() if v is not None and math.isfinite(v)]
         top = max(finite) if finite else 0.0
         width = 40
+        self.bar_colors: dict[str, str] = {}
         for rid in getattr(self, "summary_order", self.run_ids):
             v = vals.get(rid)
             name = Text(safe_text(self.labels.get(rid, rid), limit=24))
@@ -278,6 +282,7 @@ class CompareScreen(Screen[None]):
                 n = width * abs(v) / top if top else 0.0
                 full = int(n)
                 bar = "█" * full + ("▌" if n - full >= 0.5 else "")
+                self.bar_colors[rid] = self.run_colors[rid]
                 grid.add_row(name, Text(bar, style=rich_color(self.run_colors[rid])), Text(f"{v:.4g}"))
         title = Text(f"Summary: {safe_text(key, limit=40)}  (←/→ picks the column, s sorts)", style="bold")
         bars.update(_stack(title, grid))
