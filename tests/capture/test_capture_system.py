@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -127,20 +128,28 @@ def test_the_schedule_does_not_drift_with_slow_readings():
     assert len(records) >= int(elapsed / 0.1) - 2, (len(records), elapsed)
 
 
-def test_sampler_follows_another_process_and_its_children(store: Path):
+def test_sampler_follows_another_process_and_its_children(store: Path, tmp_path: Path):
     import subprocess
 
+    ready = tmp_path / "allocated"
+    grandchild = f"x = bytearray(200 * 2**20); open({str(ready)!r}, 'w').close(); import time; time.sleep(60)"
     child = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time;"
-                              "subprocess.Popen([sys.executable, '-c', 'x=bytearray(200*2**20); import time; "
-                              "time.sleep(3)']); time.sleep(3)"])
+                              f"subprocess.Popen([sys.executable, '-c', {grandchild!r}]); time.sleep(60)"],
+                             start_new_session=True)
     try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:  # a busy machine may take a while
+            time.sleep(0.05)
         records: list[tuple] = []
         s = Sampler("r", records.append, interval=0.2, pid=child.pid, gpu=False)
         s.start()
-        time.sleep(1.5)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+                dict(r[3]).get("proc.memory.rssMB", 0) > 200 for r in list(records)):
+            time.sleep(0.1)
         s.stop()
     finally:
-        child.kill()
+        os.killpg(child.pid, signal.SIGKILL)
         child.wait()
     rss = [dict(r[3]).get("proc.memory.rssMB", 0) for r in records]
     assert max(rss) > 200  # the grandchild's 200 MiB are counted

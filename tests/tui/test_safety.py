@@ -84,11 +84,11 @@ def _run_in_pty(root: Path, steps: list[tuple[bytes, bytes | None]],
         assert marker is None, f"{marker!r} was not drawn"
 
     try:
-        drain_until(b"finished", 20)
+        drain_until(b"finished", 60)
         for key, marker in steps:
             os.write(master, key)
-            drain_until(marker, 15 if marker else 0.3)
-        proc.wait(timeout=10)
+            drain_until(marker, 45 if marker else 0.3)  # generous: CI machines are busy
+        proc.wait(timeout=60)
         drain_until(None, 0.2)
     finally:
         if proc.poll() is None:
@@ -100,7 +100,7 @@ def _run_in_pty(root: Path, steps: list[tuple[bytes, bytes | None]],
 
 STEPS: list[tuple[bytes, bytes | None]] = [
     (b"\r", b"1 Charts"), (b"1", b"train/loss"), (b"3", "E│".encode()), (b"4", b"tags and notes"),
-    (b"5", b"requirements.txt"), (b"6", b"media view"), (b"2", b"system view"), (b"?", b"Keys:"),
+    (b"5", b"requirements.txt"), (b"6", b"media view"), (b"2", b"samples held"), (b"?", b"Keys:"),
     (b"\x1b", None), (b"\x1b", b"runs"), (b"\x1b[B", None), (b"\r", b"1 Charts"), (b"3", "E│".encode()),
     (b"\x1b", None), (b"\x1b", b"runs"), (b"/", None), (b"[", None), (b"/", None), (b"]", None),
     (b"\r", None),

@@ -20,6 +20,7 @@ from ..widgets.files_panel import FilesPanel
 from ..widgets.log_tail import LogTail
 from ..widgets.overview import OverviewPanel
 from ..widgets.run_charts import RunChartsPanel
+from ..widgets.system_panel import SystemPanel
 
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
@@ -77,8 +78,7 @@ class RunScreen(Screen[None]):
             with TabPane("1 Charts", id="charts"):
                 yield RunChartsPanel(self.run_id)
             with TabPane("2 System", id="system"):
-                yield Static(Text("System charts (CPU, memory, GPU) come with the system view.", style="dim"),
-                             classes="placeholder")
+                yield SystemPanel(self.app.store_root, self.run_id, interval=self.app.poll_interval)
             with TabPane("3 Logs", id="logs"):
                 yield LogTail(self.run_id)
             with TabPane("4 Overview", id="overview"):
@@ -97,8 +97,8 @@ class RunScreen(Screen[None]):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         """Focus the content of the shown tab, so its keys work and show in the footer."""
         pane = event.pane
-        target = {"charts": ChartsPanel, "logs": LogTail, "overview": OverviewPanel, "files": FilesPanel}.get(
-            pane.id or "")
+        target = {"charts": ChartsPanel, "system": SystemPanel, "logs": LogTail, "overview": OverviewPanel,
+                  "files": FilesPanel}.get(pane.id or "")
         if target is not None:
             widget = pane.query_one(target)
             if target is LogTail:
