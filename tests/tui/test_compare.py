@@ -151,3 +151,35 @@ async def test_hostile_strings_through_compare(hostile_store: Path) -> None:
         await pilot.press("question_mark", "escape", "escape")
         assert isinstance(app.screen, RunsScreen) and app.is_running
         assert screen.group_by not in ("", None)
+
+
+async def test_system_tab_overlays_system_metrics_against_time(seeded: Path) -> None:
+    from tracktui.store.writer import Writer
+
+    from .conftest import FIXED
+
+    w = Writer.for_root(seeded)
+    for i, rid in enumerate(("run3", "run2")):
+        t0 = FIXED + 60 * int(rid[-1])  # pin_times put each run's start here
+        for n in range(10):
+            w.put(("system", rid, t0 + 2.0 * n, [("cpu.percent", 10.0 * (i + 1)), ("memory_percent", 50.0 + n)]))
+    w.flush()
+    app = make_app(store_dir=seeded, poll_interval=None, fixed_now=NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _compare(pilot, ("down", "space", "up", "c"))
+        await pilot.press("4")
+        system = screen.query_one("#compare-system", CompareCharts)
+        await wait_for(pilot, lambda: system.loaded)
+        await pilot.pause(0.2)
+        assert set(system.charts) == {"cpu.percent", "memory_percent"}
+        cpu = system.charts["cpu.percent"]
+        assert set(cpu.series) == {"run3", "run2"} and cpu.run_colors == screen.run_colors
+        assert cpu.x_range() == (0.0, 18.0)  # seconds since each run's start
+        await pilot.press("right")
+        await pilot.pause(0.1)
+        vals = system.readout_values()
+        assert vals["cpu.percent delta"] == 10.0 and vals["cpu.percent charlie"] == 20.0
+        await pilot.press("x")
+        await pilot.pause(0.1)
+        assert system.opts.x_mode == "wall"
+        assert cpu.x_range() == (FIXED + 60 * 2, FIXED + 60 * 3 + 18.0)
