@@ -203,13 +203,13 @@ class CompareCharts(ChartControls, VerticalScroll):
             c.groups = groups
         self._redraw()
 
-    def x_changed(self, old: str) -> None:
+    def x_changed(self, old: str) -> bool:
         """Time and metric x-axes need each run's basis (read once, downsampled)."""
         mode = self.opts.x_mode
-        if self.system:
-            return
-        if mode not in ("default", "step"):
-            self._load_bases(mode, list(self.run_ids))
+        if self.system or mode in ("default", "step"):
+            return False
+        self._load_bases(mode, list(self.run_ids))
+        return True
 
     def action_x_axis(self) -> None:
         """Cycle the x-axis (system charts: relative or wall time)."""

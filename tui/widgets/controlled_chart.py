@@ -281,8 +281,9 @@ class ChartControls:
         """Charts that pass the filter (all of them in grid mode, one in full screen)."""
         return [c for c in self.control_charts() if c.display]
 
-    def x_changed(self, old: str) -> None:
-        """The x mode changed (hosts load x bases here)."""
+    def x_changed(self, old: str) -> bool:
+        """The x mode changed (hosts load x bases here); True when the charts redraw once that is read."""
+        return False
 
     def metric_keys(self) -> list[str]:
         """Metrics offered as an x-axis."""
@@ -299,8 +300,10 @@ class ChartControls:
     def set_x_mode(self, mode: str) -> None:
         """Show the charts against another x-axis."""
         old, self.opts.x_mode = self.opts.x_mode, mode
-        self.x_changed(old)
-        self._redraw()
+        if self.x_changed(old):
+            self.update_readout()  # the charts keep their drawing until the new x values are read
+        else:
+            self._redraw()
 
     def action_x_axis(self) -> None:
         """Cycle the x-axis."""

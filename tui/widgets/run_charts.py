@@ -83,7 +83,7 @@ class RunChartsPanel(ChartControls, ChartsPanel):
         self.apply_columns()
         return chart
 
-    def x_changed(self, old: str) -> None:
+    def x_changed(self, old: str) -> bool:
         """Default mode reads each metric against its step metric; every other mode reads steps and maps
         them at draw time (time and metric bases are read once, downsampled)."""
         new = self.opts.x_mode
@@ -95,6 +95,8 @@ class RunChartsPanel(ChartControls, ChartsPanel):
                 self.poll()
         if new not in ("default", "step"):
             self._load_basis(new)
+            return True
+        return False
 
     @work(thread=True, exclusive=True, group="chart-basis", exit_on_error=False)
     def _load_basis(self, mode: str) -> None:
