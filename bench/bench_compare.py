@@ -76,11 +76,43 @@ def drawn(panel) -> bool:  # type: ignore[no-untyped-def]
     return all(c._cache is not None and c._cache[0][3] == c.opts.version for c in panel.visible_charts())
 
 
+async def switch_times(pilot, rid: str) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Open one run's charts, then time each x-axis and smoothing switch until every chart has redrawn."""
+    from tracktui.tui.widgets.run_charts import RunChartsPanel
+
+    app = pilot.app
+    out: dict[str, float] = {}
+    app.open_run(rid)
+    await pilot.pause()
+    panel = app.screen.query_one(RunChartsPanel)
+    await until(lambda: len(panel.charts) >= 2)
+    await pilot.pause()
+    await until(lambda: drawn(panel))
+
+    async def timed(action, done) -> float:  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        action()
+        await until(lambda: done() and drawn(panel))
+        await pilot.pause()
+        return time.perf_counter() - t
+
+    polls = panel.polls
+    out["x_step_s"] = await timed(lambda: panel.set_x_mode("step"), lambda: panel.polls > polls)
+    for mode in ("relative", "wall", "metric:epoch"):
+        n = panel.bases_loaded
+        out[f"x_{mode.replace('metric:', 'metric_')}_s"] = await timed(
+            lambda mode=mode: panel.set_x_mode(mode), lambda n=n: panel.bases_loaded > n)
+    out["smoothing_s"] = await timed(lambda: panel.action_smoothing(2), lambda: True)
+    out["smoothing_off_s"] = await timed(lambda: panel.action_smoothing(-2), lambda: True)
+    app.pop_screen()
+    await pilot.pause()
+    return out
+
+
 async def measure(root: Path, ids: list[str]) -> dict[str, float]:
     """Drive the app headless and time what a user waits for."""
     from tracktui.tui.app import make_app
     from tracktui.tui.screens.compare import CompareScreen
-    from tracktui.tui.widgets.run_charts import RunChartsPanel
 
     out: dict[str, float] = {}
     app = make_app(store_dir=root, poll_interval=None)
@@ -97,41 +129,15 @@ async def measure(root: Path, ids: list[str]) -> dict[str, float]:
         for name, keys in (("smoothing", ("plus",)), ("x_relative", ("x", "x")), ("log_y", ("y",))):
             t = time.perf_counter()
             await pilot.press(*keys)
-            await until(lambda: drawn(charts) and (not name.startswith("x_") or charts.bases_loaded))
+            await until(lambda name=name: drawn(charts) and (not name.startswith("x_") or charts.bases_loaded))
             await pilot.pause()
             out[f"compare_{len(ids)}_runs_{name}_s"] = time.perf_counter() - t
         app.pop_screen()
         await pilot.pause()
 
         for rid, label in ((ids[0], "big"), ("small", "baseline_1k")):
-            app.open_run(rid)
-            await pilot.pause()
-            panel = app.screen.query_one(RunChartsPanel)
-            await until(lambda: len(panel.charts) >= 2)
-            await pilot.pause()
-            await until(lambda: drawn(panel))
-
-            async def timed(action, done) -> float:  # type: ignore[no-untyped-def]
-                t = time.perf_counter()
-                action()
-                await until(lambda: done() and drawn(panel))
-                await pilot.pause()
-                return time.perf_counter() - t
-
-            polls = panel.polls
-            out[f"{label}_x_step_s"] = await timed(lambda: panel.set_x_mode("step"), lambda: panel.polls > polls)
-            n = panel.bases_loaded
-            out[f"{label}_x_relative_s"] = await timed(lambda: panel.set_x_mode("relative"),
-                                                       lambda: panel.bases_loaded > n)
-            n = panel.bases_loaded
-            out[f"{label}_x_wall_s"] = await timed(lambda: panel.set_x_mode("wall"), lambda: panel.bases_loaded > n)
-            n = panel.bases_loaded
-            out[f"{label}_x_metric_epoch_s"] = await timed(lambda: panel.set_x_mode("metric:epoch"),
-                                                           lambda: panel.bases_loaded > n)
-            out[f"{label}_smoothing_s"] = await timed(lambda: panel.action_smoothing(2), lambda: True)
-            out[f"{label}_smoothing_off_s"] = await timed(lambda: panel.action_smoothing(-2), lambda: True)
-            app.pop_screen()
-            await pilot.pause()
+            for k, v in (await switch_times(pilot, rid)).items():
+                out[f"{label}_{k}"] = v
     for k in list(out):
         if k.startswith("big_"):
             base = out.get("baseline_1k_" + k[4:])
