@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
-from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
@@ -19,7 +18,7 @@ from tracktui.store.codec import metric_def
 from ..messages import Series
 from ..text import safe_text
 from .charts_panel import chart_id, section_of
-from .controlled_chart import CONTROL_BINDINGS, ChartControls, ControlledChart, filter_box, status_line
+from .controlled_chart import CONTROL_BINDINGS, ESCAPE_BINDING, ChartControls, ControlledChart, filter_box, status_line
 from .run_charts import read_basis
 
 if TYPE_CHECKING:
@@ -95,7 +94,7 @@ class CompareCharts(ChartControls, VerticalScroll):
 
     app: TrackTuiApp
 
-    BINDINGS = [*CONTROL_BINDINGS, Binding("escape", "clear_filter", "Clear filter", show=False)]
+    BINDINGS = [*CONTROL_BINDINGS, ESCAPE_BINDING]
 
     DEFAULT_CSS = """
     CompareCharts { height: 1fr; }

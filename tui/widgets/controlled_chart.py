@@ -44,6 +44,8 @@ CONTROL_BINDINGS = [
     Binding("right", "cursor(1)", "Cursor", show=False, tooltip="move the chart cursor along x"),
 ]
 
+ESCAPE_BINDING = Binding("escape", "clear_filter", "Back", tooltip="close the filter box, leave full screen, else back")
+
 CURSOR_STEPS = 40  # positions of the cursor across the x range
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from textual import work
-from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Input
 from tracktui.store import Reader
 
 from ..text import safe_text
 from .charts_panel import ChartsPanel, chart_id, section_of
-from .controlled_chart import CONTROL_BINDINGS, ChartControls, ControlledChart, filter_box, status_line
+from .controlled_chart import CONTROL_BINDINGS, ESCAPE_BINDING, ChartControls, ControlledChart, filter_box, status_line
 
 
 def read_basis(r: Reader, run_id: str, mode: str, buckets: int = 512) -> tuple[list[float], list[float]] | None:
@@ -29,7 +28,7 @@ def read_basis(r: Reader, run_id: str, mode: str, buckets: int = 512) -> tuple[l
 class RunChartsPanel(ChartControls, ChartsPanel):
     """Every metric of one run, with x-axis, smoothing, log y, full screen, filter, columns and cursor."""
 
-    BINDINGS = [*CONTROL_BINDINGS, Binding("escape", "clear_filter", "Clear filter", show=False)]
+    BINDINGS = [*CONTROL_BINDINGS, ESCAPE_BINDING]
 
     DEFAULT_CSS = """
     RunChartsPanel #chart-status { dock: bottom; height: 1; background: $panel; }
