@@ -220,7 +220,7 @@ class CompareCharts(ChartControls, VerticalScroll):
     @work(thread=True, exclusive=True, group="compare-basis", exit_on_error=False)
     def _load_bases(self, mode: str, run_ids: list[str]) -> None:
         with Reader(self.app.store_root) as r:
-            got = {rid: read_basis(r, rid, mode) for rid in run_ids}
+            got = {rid: read_basis(r, rid, mode, buckets=2 * BUCKETS) for rid in run_ids}
         self.app.call_from_thread(self._bases_loaded, mode, got)
 
     def _bases_loaded(self, mode: str, got: dict[str, tuple[list[float], list[float]] | None]) -> None:
