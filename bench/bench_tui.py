@@ -76,6 +76,71 @@ def build_long_run(root: Path, steps: int, n_metrics: int) -> str:
     return rid
 
 
+WRITER = """
+import sys, time, math, tracktui
+root, rate, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+run = tracktui.init(dir=root, project="busy", config={"rate": rate})
+print("ready", flush=True)
+t0 = time.perf_counter(); n = 0
+while (now := time.perf_counter()) - t0 < seconds:
+    due = int((now - t0) * rate)
+    while n < due:
+        run.log({"train/loss": 1 / (n + 1), "train/acc": math.sin(n / 1000)})
+        n += 1
+    time.sleep(0.005)
+run.finish()
+print(n, flush=True)
+"""
+
+
+async def key_latency(root: Path, writers: int, rate: float, seconds: float) -> dict[str, float]:
+    """Key presses answered while `writers` processes log `rate` points a second each (polling on)."""
+    import subprocess
+
+    from tracktui.tui.app import make_app
+    from tracktui.tui.screens.run import RunScreen
+    from tracktui.tui.screens.runs import RunsScreen
+    from tracktui.tui.widgets.runs_table import RunsTable
+
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(root), str(rate), str(seconds)],
+                              stdout=subprocess.PIPE, text=True) for _ in range(writers)]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    lat: list[float] = []
+    tab_lat: list[float] = []
+    app = make_app(store_dir=root, poll_interval=1.0)
+    async with app.run_test(size=(200, 60)) as pilot:
+        while not (isinstance(app.screen, RunsScreen) and app.screen.loaded):
+            await asyncio.sleep(0.01)
+        table = app.screen.query_one(RunsTable)
+        t_end = time.perf_counter() + seconds * 0.6
+        while time.perf_counter() < t_end:
+            for key in ("down", "up"):
+                t = time.perf_counter()
+                await pilot.press(key)  # returns once the app has handled the key and refreshed
+                lat.append(time.perf_counter() - t)
+            await asyncio.sleep(0.1)
+        await pilot.press("enter")
+        while not isinstance(app.screen, RunScreen):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(1.5)
+        for key in ("3", "1") * 5:
+            t = time.perf_counter()
+            await pilot.press(key)
+            tab_lat.append(time.perf_counter() - t)
+            await asyncio.sleep(0.2)
+        assert table.row_count >= writers
+    written = sum(int((p.communicate()[0] or "0").split()[-1]) for p in procs)
+    lat.sort()
+    tab_lat.sort()
+    return {"writers": writers, "points_written": written,
+            "runs_key_latency_median_ms": lat[len(lat) // 2] * 1000,
+            "runs_key_latency_p95_ms": lat[int(len(lat) * 0.95)] * 1000,
+            "runs_key_latency_max_ms": lat[-1] * 1000,
+            "run_tab_key_latency_median_ms": tab_lat[len(tab_lat) // 2] * 1000,
+            "run_tab_key_latency_max_ms": tab_lat[-1] * 1000}
+
+
 def rss_mb() -> float:
     """This process's resident memory."""
     import psutil
@@ -104,10 +169,10 @@ async def measure(runs_root: Path, long_root: Path, long_id: str, n_metrics: int
     app = make_app(store_dir=runs_root, poll_interval=None)
     t0 = time.perf_counter()
     async with app.run_test(size=(200, 60)) as pilot:
-        while not (isinstance(app.screen, RunsScreen) and app.screen.query_one(RunsTable).row_count):
+        while not (isinstance(app.screen, RunsScreen) and app.screen.first_paint_at):
             await asyncio.sleep(0.002)
-        await pilot.pause()  # one refresh: the newest runs are painted (the rest may still be loading)
-        out["runs_first_paint_s"] = time.perf_counter() - t0
+        # the refresh after the first rows were added has run: the newest runs are on screen
+        out["runs_first_paint_s"] = app.screen.first_paint_at - t0
         while not app.screen.loaded:
             await asyncio.sleep(0.005)
         await pilot.pause()
@@ -194,6 +259,9 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=1_000_000)
     p.add_argument("--metrics", type=int, default=10)
     p.add_argument("--dir", help="where to build the stores (default: a temporary directory)")
+    p.add_argument("--writers", type=int, default=8, help="processes logging during the key-latency test")
+    p.add_argument("--rate", type=float, default=10_000, help="points a second per writer")
+    p.add_argument("--seconds", type=float, default=10.0, help="length of the key-latency test")
     args = p.parse_args()
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench_tui_"))
     runs_root, long_root = base / "runs", base / "long"
@@ -209,6 +277,9 @@ def main() -> int:
         read = time.perf_counter() - t
     out = asyncio.run(measure(runs_root, long_root, "longrun", args.metrics))
     out = {"runs": n, "steps": args.steps, "metrics": args.metrics, "reader_runs_all_s": read, **out}
+    if args.writers:
+        busy = base / f"busy-{time.time_ns()}"
+        out.update(asyncio.run(key_latency(busy, args.writers, args.rate, args.seconds)))
     for k, v in out.items():
         print(f"{k:34s} {v:.4g}" if isinstance(v, float) else f"{k:34s} {v}")
     print(json.dumps(out))

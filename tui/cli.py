@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -37,7 +38,8 @@ class CliError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `tracktui` and its subcommands."""
-    p = argparse.ArgumentParser(prog="tracktui", description="A local-first experiment tracker for the terminal.")
+    p = argparse.ArgumentParser(prog="tracktui",
+                                description="A local-first experiment tracker for the terminal.")
     p.add_argument("--dir", help="store root (default: TRACKTUI_DIR, $XDG_DATA_HOME/tracktui, "
                                  "~/.local/share/tracktui)")
     p.add_argument("--project", help="only this project's runs")
@@ -101,14 +103,24 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(dir: str | None, steps: int, no_app: bool) -> int:
-    """Start the simulated runs, then open the app on their store (the live run keeps going after)."""
+    """Start the simulated runs, then open the app on their store; quitting the app stops the live run
+    (with --no-app it runs on by itself)."""
     from .demo import seed_store
 
-    proc = seed_store(dir, live_steps=steps)
+    proc = seed_store(dir, live_steps=steps, stop_with_parent=not no_app)
     print(f"tracktui demo: live run started (pid {proc.pid})", file=sys.stderr)
     if no_app:
         return 0
-    return cmd_app(dir, None)
+    try:
+        return cmd_app(dir, None)
+    finally:
+        if proc.poll() is None:  # no training process left behind: the run ends as "killed"
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            print("tracktui demo: the live run was stopped", file=sys.stderr)
 
 
 def _reader(dir: str | None, must_exist: bool) -> Reader:
@@ -155,7 +167,7 @@ def cmd_ls(dir: str | None, project: str | None, as_json: bool) -> int:
                      _duration(rec.runtime), "" if rec.last_step is None else str(rec.last_step)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return 0
 
 

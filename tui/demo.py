@@ -10,6 +10,7 @@ import argparse
 import math
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -34,26 +35,15 @@ def _curves(step: int, total: int, lr: float, depth: int, rng: random.Random) ->
     return {"train/loss": max(0.001, loss), "train/acc": min(1.0, max(0.0, acc))}
 
 
-class _ConsoleTee:
-    """Until the capture issue's console tee is in place, the demo stores its own printed lines."""
-
-    def __init__(self, run: Any):
-        from tracktui.store.writer import Writer
-
-        self.run = run
-        self.writer = Writer.for_root(run.dir)
-        self.captured = type(sys.stdout).__name__ not in ("TextIOWrapper",)  # the SDK already tees
-
-    def print(self, line: str, stream: str = "stdout", end: str = "\n") -> None:
-        out = sys.stderr if stream == "stderr" else sys.stdout
-        out.write(line + end)
-        out.flush()
-        if not self.captured and end == "\n":
-            self.writer.put(("log", self.run.id, time.time(), stream, line.rsplit("\r", 1)[-1]))
+def _print(line: str, stream: str = "stdout", end: str = "\n") -> None:
+    """Print as a training script does; the SDK's console capture stores it."""
+    out = sys.stderr if stream == "stderr" else sys.stdout
+    out.write(line + end)
+    out.flush()
 
 
 def train(dir: str | None, steps: int, config: dict[str, Any], name: str | None = None,
-          delay: float = 0.0, seed: int = 0) -> None:
+          delay: float = 0.0, seed: int = 0, parent: int | None = None) -> None:
     """One simulated training run through the public SDK."""
     import tracktui
 
@@ -62,8 +52,7 @@ def train(dir: str | None, steps: int, config: dict[str, Any], name: str | None 
                         tags=["demo", config["optimizer"]], notes="a simulated run from `tracktui demo`")
     run.define_metric("val/*", step_metric="epoch", summary="max")
     run.define_metric("train/loss", summary="min")
-    out = _ConsoleTee(run)
-    out.print(f"\x1b[1mtraining\x1b[0m {run.name}: lr={config['lr']} depth={config['model']['depth']}")
+    _print(f"\x1b[1mtraining\x1b[0m {run.name}: lr={config['lr']} depth={config['model']['depth']}")
     lr0, depth = config["lr"], config["model"]["depth"]
     epoch = 0
     for step in range(steps):
@@ -73,31 +62,36 @@ def train(dir: str | None, steps: int, config: dict[str, Any], name: str | None 
         if step % 10 == 0:
             done = int(30 * step / steps)
             bar = "#" * done + "." * (30 - done)
-            out.print(f"\r{step}/{steps} [{bar}] loss={m['train/loss']:.4f}", end="")
+            _print(f"\r{step}/{steps} [{bar}] loss={m['train/loss']:.4f}", end="")
         if step and step % EVAL_EVERY == 0:
             epoch += 1
             val = _curves(step, steps, lr0, depth, rng)
             m.update({"epoch": epoch, "val/loss": val["train/loss"] * 1.1,
                       "val/acc": val["train/acc"] * 0.97})
-            out.print(f"\repoch {epoch}: \x1b[32mval/acc={m['val/acc']:.4f}\x1b[0m")
+            _print(f"\repoch {epoch}: \x1b[32mval/acc={m['val/acc']:.4f}\x1b[0m" + " " * 40)  # covers the bar
             if rng.random() < 0.2:
-                out.print(f"warning: loss spike at step {step}", stream="stderr")
+                _print(f"warning: loss spike at step {step}", stream="stderr")
         run.log(m)
+        if parent is not None and step % 20 == 0 and os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)  # the app that started us is gone: end as a killed run
         if delay:
             time.sleep(delay)
-    out.print(f"\ndone: {run.name}")
+    _print(f"\ndone: {run.name}")
     run.finish()
 
 
-def seed_store(dir: str | None, live_steps: int = 20_000, delay: float = 0.05) -> subprocess.Popen[bytes]:
-    """Write the finished runs (in a child, quickly) and start the live run in a separate process."""
+def seed_store(dir: str | None, live_steps: int = 20_000, delay: float = 0.05,
+               stop_with_parent: bool = False) -> subprocess.Popen[bytes]:
+    """Write the finished runs (in a child, quickly) and start the live run in a separate process (which
+    stops when this process ends, if stop_with_parent)."""
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), src) if p)
     base = [sys.executable, "-m", "tracktui.tui.demo"] + (["--dir", dir] if dir else [])
     subprocess.run([*base, "--finished"], env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
-    return subprocess.Popen([*base, "--live-steps", str(live_steps), "--delay", str(delay)], env=env,
+    parent = ["--parent", str(os.getpid())] if stop_with_parent else []
+    return subprocess.Popen([*base, "--live-steps", str(live_steps), "--delay", str(delay), *parent], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -108,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--finished", action="store_true", help="write the finished runs, then exit")
     p.add_argument("--live-steps", type=int, default=20_000)
     p.add_argument("--delay", type=float, default=0.05)
+    p.add_argument("--parent", type=int, help="stop when this process (the app) has ended")
     args = p.parse_args(argv)
     if args.finished:
         for i, cfg in enumerate(FINISHED):
@@ -115,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cfg = {"lr": 1e-3, "batch_size": 128, "model": {"depth": 6, "width": 384}, "optimizer": "adam",
            "epochs": args.live_steps // EVAL_EVERY}
-    train(args.dir, args.live_steps, cfg, delay=args.delay, seed=42)
+    train(args.dir, args.live_steps, cfg, delay=args.delay, seed=42, parent=args.parent)
     return 0
 
 

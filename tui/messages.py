@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +18,15 @@ class RunsPolled(Message):
     cursor: int
     first: bool = False
     partial: bool = False  # the newest runs only, painted while the rest loads
+    painted: threading.Event | None = None  # set once a partial page is on screen
+    error: str | None = None  # the read failed (the store is locked, missing, corrupt): try again later
 
 
 @dataclass
 class RunPolled(Message):
-    """The current record of the run a run screen shows."""
+    """The current record of the run a run screen shows (None where it could not be read)."""
 
-    run: RunRecord
+    run: RunRecord | None
 
 
 @dataclass

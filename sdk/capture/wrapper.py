@@ -84,8 +84,11 @@ def main(args: argparse.Namespace, dir: str | None = None, default_project: str 
     env = dict(os.environ)
     env.update(TRACKTUI_RUN_ID=run.id, TRACKTUI_JOIN="1", TRACKTUI_DIR=str(run.dir),
                TRACKTUI_PROJECT=run.project)
-    env.setdefault("PYTHONUNBUFFERED", "1")  # a Python child's prints reach the terminal and the run at once
     outputs = [_output_for(1), _output_for(2)]  # (the child's end, our end, is a pty)
+    if not all(is_pty for _, _, is_pty in outputs):
+        # On pipes a Python child would hold its prints in a block buffer: ask it not to. On a pty it is
+        # line-buffered already, and unbuffered writes would split its lines between stdout and stderr.
+        env.setdefault("PYTHONUNBUFFERED", "1")
     try:
         child = subprocess.Popen(cmd, env=env, stdout=outputs[0][0], stderr=outputs[1][0])
     except OSError as e:

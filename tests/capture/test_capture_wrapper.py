@@ -113,7 +113,9 @@ def test_on_a_terminal_the_command_sees_a_terminal_and_lines_are_still_clean(sto
             "for i in range(5):\n    sys.stderr.write(f'\\r{i * 25}%')\n"
             "sys.stderr.write('\\n')\nprint('\\x1b[31mred\\x1b[0m')")
     cmd = tracktui_cmd(store, "run", "--", sys.executable, "-c", code)
-    p = subprocess.Popen(cmd, env=child_env(store), stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    env = child_env(store)
+    env.pop("PYTHONUNBUFFERED", None)  # unbuffered prints would interleave stdout and stderr on the terminal
+    p = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
     os.close(slave)
     seen = b""
     while True:

@@ -175,3 +175,92 @@ async def test_live_rows_and_points_appear_without_moving_cursor(seeded: Path) -
         run.finish()
         await pilot.press("p")
         await wait_for(pilot, lambda: app.screen.record is not None and app.screen.record.state == "finished")
+
+
+async def test_killed_writer_shows_as_crashed(seeded: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import signal
+    import subprocess
+    import sys
+
+    from tracktui.tui.screens import runs as runs_screen
+
+    monkeypatch.setattr(runs_screen, "RECHECK_RUNNING", 0.2)
+    code = ("import sys, time, tracktui; run = tracktui.init(dir=sys.argv[1], project='mnist', id='doomed'); "
+            "run.log({'x': 1.0}); print('ready', flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(seeded)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        app = make_app(store_dir=seeded, poll_interval=0.1)
+        async with app.run_test(size=(160, 30)) as pilot:
+            table = await _loaded(pilot)
+            await wait_for(pilot, lambda: "doomed" in table.model)
+            assert table.model["doomed"].state == "running"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            # no write marks the death: the table re-reads running runs and derives 'crashed'
+            await wait_for(pilot, lambda: table.model["doomed"].state == "crashed")
+            assert str(table.get_cell("doomed", "state")) == "☠ crashed"
+            assert "1 crashed" in str(app.screen.query_one("#status").render())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def test_command_palette_lists_screen_actions(seeded: Path) -> None:
+    app = make_app(store_dir=seeded, poll_interval=None, fixed_now=NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await _loaded(pilot)
+        commands = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Sort", "Filter", "Columns", "Pause", "Help", "Select"} <= commands
+        before = table.sort_col
+        await pilot.press("ctrl+p", *"Flip sort")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: table.sort_col == before and not table.sort_desc)
+
+
+async def test_chart_controls_filter_and_full_screen(seeded: Path) -> None:
+    from tracktui.tui.screens.chart import ChartScreen
+
+    app = make_app(store_dir=seeded, poll_interval=None, fixed_now=NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _loaded(pilot)
+        await pilot.press("enter")
+        panel = app.screen.query_one(ChartsPanel)
+        await wait_for(pilot, lambda: len(panel.charts) >= 4)
+        assert panel.charts["val/acc"].x_label == "epoch"  # define_metric("val/*", step_metric="epoch")
+        epochs = panel.charts["val/acc"].series["val/acc"].x
+        assert epochs == sorted(epochs) and max(epochs) == 5
+        await pilot.press("x")
+        await pilot.pause()
+        panel.poll()  # polling is off in this test: one poll re-reads with the step as x
+        await wait_for(pilot, lambda: panel.charts["val/acc"].x_label == "step")
+        assert max(panel.charts["val/acc"].series["val/acc"].x) == 250
+        await pilot.press("plus", "plus", "y")
+        assert panel.smoothing == 0.6 and all(c.log_y for c in panel.charts.values())
+        await pilot.press("slash", *"train")
+        assert {k for k, c in panel.charts.items() if c.display} == {"train/loss", "train/acc"}
+        await pilot.press("enter", "enter")
+        assert isinstance(app.screen, ChartScreen) and app.screen.key in ("train/loss", "train/acc")
+        full = app.screen.query_one(ChartsPanel)
+        await wait_for(pilot, lambda: list(full.charts) == [app.screen.key])
+        assert full.charts[app.screen.key].size.height > 20  # the chart fills the screen
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunScreen)
+        await pilot.press("escape")  # clears the metric filter first
+        assert all(c.display for c in panel.charts.values())
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsScreen)
+
+
+async def test_unreadable_store_is_reported_not_fatal(tmp_path: Path) -> None:
+    root = tmp_path / "broken"
+    root.mkdir()
+    (root / "tracktui.db").write_bytes(b"this is not a database" * 100)
+    app = make_app(store_dir=root, poll_interval=0.1)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.error is not None)
+        assert "cannot read the store" in str(app.screen.query_one("#status").render())
+        await pilot.pause(0.3)  # it keeps polling without crashing
+        assert app.is_running

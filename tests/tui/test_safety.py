@@ -39,7 +39,7 @@ async def test_hostile_strings_render_as_text_everywhere(hostile_store: Path) ->
             await pilot.press("enter")
             assert isinstance(app.screen, RunScreen)
             await wait_for(pilot, lambda: len(app.screen.query_one(ChartsPanel).charts) >= 4)
-            await wait_for(pilot, lambda: app.screen.query_one(LogTail).loaded)
+            await wait_for(pilot, lambda: any(t.loaded for t in app.screen.query(LogTail)))
             for tab in "2345613":
                 await pilot.press(tab)
                 await pilot.pause()
@@ -87,7 +87,8 @@ def _run_in_pty(root: Path, steps: list[tuple[bytes, bytes | None]],
         drain_until(b"finished", 60)
         for key, marker in steps:
             os.write(master, key)
-            drain_until(marker, 45 if marker else 0.3)  # generous: CI machines are busy
+            # a lone ESC must be read alone, or it joins the next key as an alt- sequence: give it time
+            drain_until(marker, 45 if marker else (1.5 if key == b"\x1b" else 0.3))
         proc.wait(timeout=60)
         drain_until(None, 0.2)
     finally:

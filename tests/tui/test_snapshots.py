@@ -12,6 +12,7 @@ from tracktui.tui.screens.runs import RunsScreen
 from tracktui.tui.widgets.charts_panel import ChartsPanel
 from tracktui.tui.widgets.files_panel import FilesPanel
 from tracktui.tui.widgets.log_tail import LogTail
+from tracktui.tui.widgets.overview import OverviewPanel
 
 from .conftest import NOW, wait_for
 
@@ -37,11 +38,13 @@ async def _open_run(pilot, tab: str | None = None) -> None:  # type: ignore[no-u
     assert isinstance(screen, RunScreen)
     panel = screen.query_one(ChartsPanel)
     await wait_for(pilot, lambda: screen.record is not None and len(panel.charts) >= 4)
-    await wait_for(pilot, lambda: screen.query_one(LogTail).loaded)
+    await wait_for(pilot, lambda: any(t.loaded for t in screen.query(LogTail)))
     if tab:
         await pilot.press(tab)
     if tab == "5":
-        await wait_for(pilot, lambda: screen.query_one(FilesPanel).files)
+        await wait_for(pilot, lambda: any(f.files for f in screen.query(FilesPanel)))
+    if tab == "4":  # the pane mounts lazily: wait until it shows the run, however busy the machine
+        await wait_for(pilot, lambda: any(o.run is not None and o.is_mounted for o in screen.query(OverviewPanel)))
     await pilot.pause(0.3)
     await pilot.pause()
 

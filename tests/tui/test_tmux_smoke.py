@@ -62,10 +62,8 @@ def test_tracktui_in_tmux(seeded: Path) -> None:
         assert "✓ finished" in screen and "✗ failed" in screen and "delta" in screen
         tmux("send-keys", "-t", "main", "Enter")
         tmux.wait_for("1 Charts")
-        end = time.monotonic() + 20  # the header line may be painted a moment after the tabs
-        while "delta" not in tmux.screen().splitlines()[0] and time.monotonic() < end:
-            time.sleep(0.2)
-        assert "delta" in tmux.screen().splitlines()[0]
+        screen = tmux.wait_for("delta · mnist · finished")  # the run's header line
+        assert "delta" in screen.splitlines()[0]
         tmux.wait_for("train/loss")
         tmux("send-keys", "-t", "main", "3")
         tmux.wait_for("plain line")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
-from tracktui.store import Reader, RunRecord
+from tracktui.store import Reader, RunRecord, StoreError
 
 from ..format import STATE_STYLE, duration
 from ..messages import RunPolled
@@ -80,11 +82,11 @@ class RunScreen(Screen[None]):
             with TabPane("2 System", id="system"):
                 yield SystemPanel(self.app.store_root, self.run_id, interval=self.app.poll_interval)
             with TabPane("3 Logs", id="logs"):
-                yield LogTail(self.run_id)
+                yield Lazy(LogTail(self.run_id))  # the panes behind tabs mount after the charts paint
             with TabPane("4 Overview", id="overview"):
-                yield OverviewPanel(now=self.app.fixed_now)
+                yield Lazy(OverviewPanel(now=self.app.fixed_now))
             with TabPane("5 Files", id="files"):
-                yield FilesPanel(self.run_id)
+                yield Lazy(FilesPanel(self.run_id))
             with TabPane("6 Media", id="media"):
                 yield Static(Text("Images, tables and histograms come with the media view.", style="dim"),
                              classes="placeholder")
@@ -99,8 +101,9 @@ class RunScreen(Screen[None]):
         pane = event.pane
         target = {"charts": ChartsPanel, "system": SystemPanel, "logs": LogTail, "overview": OverviewPanel,
                   "files": FilesPanel}.get(pane.id or "")
-        if target is not None:
-            widget = pane.query_one(target)
+        found = pane.query(target) if target is not None else []
+        if found:
+            widget = found.first()
             if target is LogTail:
                 widget.query_one("RichLog").focus()
             elif target is FilesPanel:
@@ -117,20 +120,28 @@ class RunScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="run-poll", exit_on_error=False)
     def _read(self, run_id: str) -> None:
-        with Reader(self.app.store_root) as r:
-            rec = r.run(run_id)
-        if rec is not None:
-            self.post_message(RunPolled(rec))
+        rec = None
+        try:
+            with Reader(self.app.store_root) as r:
+                rec = r.run(run_id)
+        except (sqlite3.Error, OSError, StoreError):
+            pass  # shown as it was; the next poll tries again
+        self.post_message(RunPolled(rec))
 
     def on_run_polled(self, message: RunPolled) -> None:
         """Update the header and the overview."""
         if not self.is_attached:
             return
+        if message.run is None:
+            if self.app.poll_interval:
+                self.set_timer(self.app.poll_interval, self.poll)
+            return
         old = self.record
         self.record = message.run
         self.query_one("#run-header", Static).update(header_text(message.run, self.app.fixed_now))
         if old is None or old.rev != message.run.rev or old.state != message.run.state:
-            self.query_one(OverviewPanel).show(message.run)
+            for overview in self.query(OverviewPanel):  # not there until its lazy mount
+                overview.show(message.run)
         if self.app.poll_interval:
             self.set_timer(self.app.poll_interval, self.poll)
 
@@ -141,7 +152,8 @@ class RunScreen(Screen[None]):
         """Show a tab."""
         self.query_one(TabbedContent).active = tab
         if tab == "files":
-            self.query_one(FilesPanel).reload()
+            for files in self.query(FilesPanel):
+                files.reload()
 
     def action_back(self) -> None:
         """Back to the runs."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -12,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
-from tracktui.store import Reader
+from tracktui.store import Reader, StoreError
 
 from .. import prefs
 from ..messages import RunsPolled
@@ -59,6 +61,8 @@ class RunsScreen(Screen[None]):
         self.loaded = False
         self._last_recheck = 0.0
         self._columns_chosen = False
+        self.error: str | None = None
+        self.first_paint_at: float | None = None  # perf_counter() when runs were first on screen (bench)
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -100,11 +104,19 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="runs-poll", exit_on_error=False)
     def _read(self, cursor: int, recheck: list[str], first: bool) -> None:
+        try:
+            self._read_store(cursor, recheck, first)
+        except (sqlite3.Error, OSError, StoreError) as e:  # a busy or broken store: say so, poll again
+            self.post_message(RunsPolled([], cursor, first, error=f"{type(e).__name__}: {e}"))
+
+    def _read_store(self, cursor: int, recheck: list[str], first: bool) -> None:
         with Reader(self.app.store_root) as r:
             top = r.max_rev()
             if first and top > FIRST_PAGE:
                 head = r.runs(project=self.app.project, limit=FIRST_PAGE)
-                self.post_message(RunsPolled(head, 0, first=True, partial=True))
+                painted = threading.Event()
+                self.post_message(RunsPolled(head, 0, first=True, partial=True, painted=painted))
+                painted.wait(timeout=2.0)  # decoding the rest holds the GIL: let the first page paint
             runs = r.runs(project=self.app.project, since_rev=cursor) if top > cursor or first else []
             got = {x.id for x in runs}
             for rid in recheck:
@@ -119,6 +131,12 @@ class RunsScreen(Screen[None]):
         if not self.is_attached:
             return
         table = self.query_one(RunsTable)
+        self.error = message.error
+        if message.error is not None:
+            self.update_status()
+            if self.app.poll_interval:
+                self.set_timer(self.app.poll_interval, self.poll)
+            return
         if message.partial:
             table.model = {r.id: r for r in message.runs}
             if not self._columns_chosen and table.model:
@@ -126,6 +144,7 @@ class RunsScreen(Screen[None]):
                 table.shown_columns = default_columns(table.model.values())
             table.rebuild(columns=True)
             self.update_status()
+            self.call_after_refresh(self._painted, message.painted)
             return
         self.cursor = message.cursor
         if message.first or not self.loaded:
@@ -147,8 +166,16 @@ class RunsScreen(Screen[None]):
         else:
             table.tick()
         self.update_status()
+        if self.first_paint_at is None:
+            self.call_after_refresh(self._painted, None)
         if self.app.poll_interval:
             self.set_timer(self.app.poll_interval, self.poll)
+
+    def _painted(self, event: threading.Event | None) -> None:
+        if self.first_paint_at is None:
+            self.first_paint_at = time.perf_counter()
+        if event is not None:
+            event.set()
 
     # ---------------------------------------------------------------- view
 
@@ -168,7 +195,9 @@ class RunsScreen(Screen[None]):
             t.append(f" · {len(table.selected)} selected", style="bold")
         if table.query_filter is not None and table.query_filter.text.strip():
             t.append(f"   ({len(table.order)} of {len(table.model)} match)", style="bold")
-        if not self.loaded:
+        if self.error:
+            t.append(f"   ⚠ cannot read the store ({safe_text(self.error, limit=80)})", style="bold red")
+        elif not self.loaded:
             t.append("   loading…", style="yellow")
         paused = self.app.paused
         t.append("   paused" if paused else "   live", style="yellow" if paused else "green")

@@ -8,14 +8,15 @@ since_step), then posts MetricsPolled; the handler updates the charts and schedu
 from __future__ import annotations
 
 import math
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
-from textual.widgets import Static
-from tracktui.store import Reader
+from textual.widgets import Input, Static
+from tracktui.store import Reader, StoreError
 from tracktui.store.codec import metric_def
 
 from ..messages import MetricsPolled, Series
@@ -87,6 +88,8 @@ class ChartsPanel(VerticalScroll):
     app: TrackTuiApp
 
     BINDINGS = [
+        Binding("enter", "full_screen", "Full screen"),
+        Binding("slash", "filter", "Filter", key_display="/"),
         Binding("x", "x_axis", "x-axis"),
         Binding("plus,equals_sign", "smoothing(1)", "Smooth+", key_display="+"),
         Binding("minus", "smoothing(-1)", "Smooth-", key_display="-"),
@@ -98,11 +101,16 @@ class ChartsPanel(VerticalScroll):
     ChartsPanel .section { height: 1; color: $text-muted; text-style: bold; }
     ChartsPanel Grid { height: auto; grid-size: 2; grid-gutter: 0 1; grid-rows: 12; }
     ChartsPanel #charts-empty { padding: 1 2; }
+    ChartsPanel #charts-filter { height: 1; border: none; padding: 0 1; display: none; }
+    ChartsPanel.full .section { display: none; }
+    ChartsPanel.full MetricChart { height: 100%; }
     """
 
-    def __init__(self, run_id: str, **kwargs: Any):
+    def __init__(self, run_id: str, only: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.run_id = run_id
+        self.only = only  # one metric (the full-screen chart), else every metric
+        self.filter_text = ""
         self.charts: dict[str, MetricChart] = {}
         self.last_steps: dict[str, int] = {}
         self.step_metrics: dict[str, str | None] = {}
@@ -113,20 +121,29 @@ class ChartsPanel(VerticalScroll):
         self.polls = 0
 
     def compose(self) -> Any:
+        yield Input(placeholder="show metrics whose key contains… (enter keeps, escape clears)",
+                    id="charts-filter")
         yield Static(Text("no metrics logged yet", style="dim"), id="charts-empty")
 
     def on_mount(self) -> None:
         self.poll()
 
     def on_resize(self) -> None:
-        cols = max(1, self.size.width // CHART_WIDTH)
+        cols = self.columns
         for grid in self.query(Grid):
             grid.styles.grid_size_columns = cols
+            if self.only:  # the full-screen chart takes the whole height
+                grid.styles.grid_rows = str(max(12, self.size.height - 1))
+
+    @property
+    def columns(self) -> int:
+        """Charts per grid row."""
+        return 1 if self.only else max(1, self.size.width // CHART_WIDTH)
 
     @property
     def buckets(self) -> int:
         """Points per chart: about two per column of a chart (braille has 2 dots a cell)."""
-        cols = max(1, self.size.width // CHART_WIDTH)
+        cols = self.columns
         return max(20, 2 * (self.size.width // cols - 2 if self.size.width else CHART_WIDTH))
 
     # ------------------------------------------------------------ polling
@@ -137,15 +154,22 @@ class ChartsPanel(VerticalScroll):
             self.app.waiting_polls.add(self.poll)
             return
         known = {k: (self.last_steps.get(k), self.step_metrics.get(k)) for k in self.charts}
-        self._read(self.run_id, known, self.x_mode, self.buckets)
+        self._read(self.run_id, known, self.x_mode, self.buckets, self.only)
 
     @work(thread=True, exclusive=True, group="charts-poll", exit_on_error=False)
     def _read(self, run_id: str, known: dict[str, tuple[int | None, str | None]], x_mode: str,
-              buckets: int) -> None:
+              buckets: int, only: str | None) -> None:
+        try:
+            self._read_store(run_id, known, x_mode, buckets, only)
+        except (sqlite3.Error, OSError, StoreError):  # busy or broken: nothing new, try again next poll
+            self.post_message(MetricsPolled(run_id, [], {}, set(), self.defs))
+
+    def _read_store(self, run_id: str, known: dict[str, tuple[int | None, str | None]], x_mode: str,
+                    buckets: int, only: str | None) -> None:
         with Reader(self.app.store_root) as r:
             rec = r.run(run_id)
             defs = rec.metric_defs if rec else []
-            keys = r.keys(run_id)
+            keys = [k for k in r.keys(run_id) if only is None or k == only]
             series: dict[str, Series] = {}
             replace: set[str] = set()
             for key in keys:
@@ -201,16 +225,67 @@ class ChartsPanel(VerticalScroll):
         if grids:
             grid = grids.first(Grid)
         else:
-            self.mount(Static(Text(f"── {safe_text(section, limit=60)} " + "─" * 80), classes="section"))
+            self.mount(Static(Text(f"── {safe_text(section, limit=60)} " + "─" * 80), classes="section",
+                              id="head-" + sid))
             grid = Grid(id=sid)
-            grid.styles.grid_size_columns = max(1, self.size.width // CHART_WIDTH)
+            grid.styles.grid_size_columns = self.columns
+            if self.only:
+                grid.styles.grid_rows = str(max(12, self.size.height - 1))
             self.mount(grid)
         chart = MetricChart(key, x_label=x_label, id=chart_id(key))
         chart.smoothing = self.smoothing
         chart.log_y = self.log_y
+        chart.display = self._shown(key)
         grid.mount(chart)
         self.charts[key] = chart
         return chart
+
+    def _shown(self, key: str) -> bool:
+        return not self.filter_text or self.filter_text.lower() in key.lower()
+
+    # ------------------------------------------------------------ filter, full screen
+
+    def action_filter(self) -> None:
+        """Show only the charts whose key contains a text."""
+        inp = self.query_one("#charts-filter", Input)
+        inp.display = True
+        inp.focus()
+
+    @on(Input.Changed, "#charts-filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        """Hide the charts (and sections) that do not match."""
+        self.filter_text = event.value.strip()
+        for key, chart in self.charts.items():
+            chart.display = self._shown(key)
+        for grid in self.query(Grid):
+            grid.display = any(c.display for c in grid.query(MetricChart))
+            self.query_one(f"#head-{grid.id}").display = grid.display
+
+    @on(Input.Submitted, "#charts-filter")
+    def filter_submitted(self) -> None:
+        """Enter keeps the filter and goes back to the charts."""
+        self.focus()
+
+    def on_key(self, event: Any) -> None:
+        """Escape in the filter clears it."""
+        inp = self.query_one("#charts-filter", Input)
+        if event.key == "escape" and (inp.has_focus or inp.value):
+            event.stop()
+            inp.value = ""
+            inp.display = False
+            self.focus()
+
+    def action_full_screen(self) -> None:
+        """The focused chart (or the first shown one) on a screen of its own."""
+        from ..screens.chart import ChartScreen
+
+        if self.only:
+            return
+        focused = self.app.focused
+        key = focused.key if isinstance(focused, MetricChart) else next(
+            (k for k, c in self.charts.items() if c.display), None)
+        if key is not None:
+            self.app.push_screen(ChartScreen(self.run_id, key))
 
     # ------------------------------------------------------------ actions
 

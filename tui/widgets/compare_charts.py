@@ -231,14 +231,3 @@ class CompareCharts(ChartControls, VerticalScroll):
                 self.opts.bases[rid] = b
         self.bases_loaded += 1
         self._redraw()
-
-    def action_clear_filter(self) -> None:
-        """Escape: close the filter box, else leave full screen, else go back."""
-        box = self.query_one("#metric-filter")
-        if box.display:
-            box.display = False
-            self.focus()
-        elif self.full_key is not None:
-            self.action_full_screen()
-        else:
-            self.app.pop_screen()

@@ -44,7 +44,8 @@ CONTROL_BINDINGS = [
     Binding("right", "cursor(1)", "Cursor", show=False, tooltip="move the chart cursor along x"),
 ]
 
-ESCAPE_BINDING = Binding("escape", "clear_filter", "Back", tooltip="close the filter box, leave full screen, else back")
+ESCAPE_BINDING = Binding("escape", "clear_filter", "Back",
+                         tooltip="close the filter box, clear the filter, leave full screen, else back")
 
 CURSOR_STEPS = 40  # positions of the cursor across the x range
 
@@ -264,14 +265,14 @@ class ChartControls:
     control_charts() and may override x_changed()."""
 
     opts: ChartOptions
-    columns: int | None
+    col_override: int | None
     full_key: str | None
     metric_filter: re.Pattern[str] | None
 
     def init_controls(self) -> None:
         """Set up the control state (call from __init__)."""
         self.opts = ChartOptions()
-        self.columns = None
+        self.col_override = None  # chart columns chosen with [ and ], else as many as fit
         self.full_key = None
         self.metric_filter = None
 
@@ -345,7 +346,7 @@ class ChartControls:
 
     def action_columns(self, delta: int) -> None:
         """More or fewer chart columns."""
-        self.columns = max(1, min(6, (self.columns or self.auto_columns()) + delta))
+        self.col_override = max(1, min(6, (self.col_override or self.auto_columns()) + delta))
         self.apply_columns()
         self.update_readout()
 
@@ -353,9 +354,13 @@ class ChartControls:
         """Columns that fit the width (40 cells a chart)."""
         return max(1, self.size.width // 40)  # type: ignore[attr-defined]
 
+    def grid_columns(self) -> int:
+        """Charts per grid row now."""
+        return 1 if self.full_key else (self.col_override or self.auto_columns())
+
     def apply_columns(self) -> None:
         """Set the grids' column count."""
-        cols = 1 if self.full_key else (self.columns or self.auto_columns())
+        cols = self.grid_columns()
         for grid in self.query(Grid):  # type: ignore[attr-defined]
             grid.styles.grid_size_columns = cols
 
@@ -393,14 +398,39 @@ class ChartControls:
         self.apply_visibility()
         return True
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Filter as the regex is typed (a pattern that does not compile yet keeps the last one)."""
+        if event.input.id != "metric-filter":
+            return
+        event.stop()
+        try:
+            re.compile(event.value)
+        except re.error:
+            return
+        self.set_filter(event.value)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """The filter box was submitted."""
+        """The filter box was submitted: keep the filter, back to the charts."""
         if event.input.id != "metric-filter":
             return
         event.stop()
         if self.set_filter(event.value):
             event.input.display = False
             self.focus()  # type: ignore[attr-defined]
+
+    def action_clear_filter(self) -> None:
+        """Escape: close the filter box, else clear the filter, else leave full screen, else go back."""
+        box = self.query_one("#metric-filter", Input)  # type: ignore[attr-defined]
+        if box.display:
+            box.display = False
+            self.focus()  # type: ignore[attr-defined]
+        elif self.metric_filter is not None:
+            box.value = ""
+            self.set_filter("")
+        elif self.full_key is not None:
+            self.action_full_screen()
+        else:
+            self.app.pop_screen()  # type: ignore[attr-defined]
 
     def shows(self, key: str) -> bool:
         """Whether a metric passes the filter and the full-screen choice."""
@@ -444,7 +474,7 @@ class ChartControls:
         t = Text()
         t.append(f" x: {S.x_label(o.x_mode) if o.x_mode != 'default' else 'step'}", style="bold")
         t.append(f"   smoothing: {o.smoothing:.2f}   y: {'log' if o.log_y else 'linear'}")
-        t.append(f"   cols: {self.columns or 'auto'}")
+        t.append(f"   cols: {self.col_override or 'auto'}")
         if self.metric_filter is not None:
             t.append(f"   filter: {safe_text(self.metric_filter.pattern, limit=30)}")
         if self.full_key is not None:

@@ -6,6 +6,7 @@ everything else (OSC 8 links, OSC 52, titles, screen clears, DCS, C1) was remove
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, RichLog, Static
-from tracktui.store import Reader
+from tracktui.store import Reader, StoreError
 
 from ..messages import LogsPolled
 from ..text import keep_sgr, safe_text
@@ -104,11 +105,15 @@ class LogTail(Vertical):
 
     @work(thread=True, exclusive=True, group="logs-poll", exit_on_error=False)
     def _read(self, run_id: str, seq: int, first: bool) -> None:
-        with Reader(self.app.store_root) as r:
-            if first:
-                lines = r.logs_tail(run_id, FIRST_TAIL)
-            else:
-                lines = r.logs(run_id, since_seq=seq, limit=MAX_LINES)
+        lines: list[tuple[int, float, str, str]] = []
+        try:
+            with Reader(self.app.store_root) as r:
+                if first:
+                    lines = r.logs_tail(run_id, FIRST_TAIL)
+                else:
+                    lines = r.logs(run_id, since_seq=seq, limit=MAX_LINES)
+        except (sqlite3.Error, OSError, StoreError):
+            first = False  # nothing this time; the next poll tries again
         self.post_message(LogsPolled(run_id, lines, first))
 
     def on_logs_polled(self, message: LogsPolled) -> None:

@@ -31,6 +31,25 @@ def smooth(ys: list[float], weight: float) -> list[float]:
     return out
 
 
+def _ticks(lo: float, hi: float, n: int) -> tuple[list[float], list[str]]:
+    """n evenly spaced ticks with short labels (plotext's own print every digit: 0.000999956)."""
+    if hi <= lo:
+        return [lo], [_label(lo)]
+    step = (hi - lo) / (n - 1)
+    ticks = [lo + i * step for i in range(n)]
+    return ticks, [_label(t) for t in ticks]
+
+
+def _label(v: float) -> str:
+    if v == 0:
+        return "0"
+    if abs(v) >= 1e5 or abs(v) < 1e-3:
+        return f"{v:.2e}"
+    if float(v).is_integer() or abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.4g}"
+
+
 class MetricChart(PlotextPlot):
     """A live line chart of one metric (or of several runs' series of one metric)."""
 
@@ -111,6 +130,7 @@ class MetricChart(PlotextPlot):
         plt.ylabel("")
         multi = len(self.series) > 1
         lo_hi: list[float] = []
+        x_lo_hi: list[float] = []
         for i, (name, s) in enumerate(self.series.items()):
             ys = smooth(s.y, self.smoothing)
             xs = s.x
@@ -120,6 +140,7 @@ class MetricChart(PlotextPlot):
             if not xs:
                 continue
             lo_hi += [min(ys), max(ys)]
+            x_lo_hi += [min(xs), max(xs)]
             plt.plot(xs, ys, marker="braille", color=COLORS[i % len(COLORS)],
                      label=safe_text(name, limit=20) if multi else None)
         specials = [sp for s in self.series.values() for sp in s.special]
@@ -130,6 +151,10 @@ class MetricChart(PlotextPlot):
             plt.scatter(xs, ys, marker="x", color="red")
         if self.log_y:
             plt.yscale("log")
+        elif lo_hi:
+            plt.yticks(*_ticks(min(lo_hi), max(lo_hi), max(2, min(5, self.size.height // 3))))
+        if x_lo_hi:
+            plt.xticks(*_ticks(min(x_lo_hi), max(x_lo_hi), max(2, min(5, self.size.width // 12))))
         if not lo_hi:
             plt.title("no numeric points yet")
         out = super().render()

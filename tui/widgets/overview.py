@@ -114,6 +114,8 @@ class OverviewPanel(VerticalScroll):
 
     def on_mount(self) -> None:
         self.query_one(Tree).show_root = False
+        if self.run is None:  # mounted lazily, after the screen read its run
+            self.run = getattr(self.screen, "record", None)
         if self.run is not None:
             self.show(self.run)
 

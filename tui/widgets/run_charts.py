@@ -6,12 +6,19 @@ from typing import Any
 
 from textual import work
 from textual.containers import Grid
-from textual.widgets import Input
 from tracktui.store import Reader
 
 from ..text import safe_text
 from .charts_panel import ChartsPanel, chart_id, section_of
-from .controlled_chart import CONTROL_BINDINGS, ESCAPE_BINDING, ChartControls, ControlledChart, filter_box, status_line
+from .controlled_chart import (
+    CONTROL_BINDINGS,
+    ESCAPE_BINDING,
+    ChartControls,
+    ChartOptions,
+    ControlledChart,
+    filter_box,
+    status_line,
+)
 
 
 def read_basis(r: Reader, run_id: str, mode: str, buckets: int = 512) -> tuple[list[float], list[float]] | None:
@@ -35,9 +42,13 @@ class RunChartsPanel(ChartControls, ChartsPanel):
     RunChartsPanel #metric-filter { dock: bottom; }
     """
 
-    def __init__(self, run_id: str, **kwargs: Any):
+    def __init__(self, run_id: str, opts: ChartOptions | None = None, **kwargs: Any):
         super().__init__(run_id, **kwargs)
         self.init_controls()
+        if opts is not None:  # the full-screen chart shares the run view's options
+            self.opts = opts
+            self.smoothing, self.log_y = opts.smoothing, opts.log_y
+            self.x_mode = "auto" if opts.x_mode == "default" else "step"
         self.bases_loaded = 0
 
     def compose(self) -> Any:
@@ -51,6 +62,31 @@ class RunChartsPanel(ChartControls, ChartsPanel):
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.apply_visibility)  # after ChartsPanel's handler sets its columns
+
+    @property
+    def columns(self) -> int:
+        """Charts per grid row: one on the full-screen chart's screen, else as chosen or as many as fit."""
+        return 1 if self.only else self.grid_columns()
+
+    def apply_visibility(self) -> None:
+        """As the mixin's, except on the full-screen chart's screen, where the one chart fills the height."""
+        if self.only:
+            for grid in self.query(Grid):
+                grid.styles.grid_size_columns = 1
+                grid.styles.grid_rows = str(max(12, self.size.height - 1))
+            self.update_readout()
+            return
+        super().apply_visibility()
+
+    def action_full_screen(self) -> None:
+        """The focused chart (or the first shown) on a screen of its own, live, with these chart options."""
+        from ..screens.chart_full import ControlledChartScreen
+
+        if self.only:
+            return
+        chart = self.focused_chart()
+        if chart is not None:
+            self.app.push_screen(ControlledChartScreen(self.run_id, chart.key, self.opts))
 
     def control_charts(self) -> list[ControlledChart]:
         """The run's charts."""
@@ -117,14 +153,3 @@ class RunChartsPanel(ChartControls, ChartsPanel):
     def on_metrics_polled(self, message: Any) -> None:
         """Refresh the read-out (ChartsPanel's handler, called after this one, adds the points)."""
         self.update_readout()
-
-    def action_clear_filter(self) -> None:
-        """Escape: close the filter box, else leave full screen, else go back."""
-        box = self.query_one("#metric-filter", Input)
-        if box.display:
-            box.display = False
-            self.focus()
-        elif self.full_key is not None:
-            self.action_full_screen()
-        else:
-            self.screen.action_back()  # type: ignore[attr-defined]

@@ -1,0 +1,41 @@
+"""`tracktui demo`: the simulated runs land in the store through the SDK, in separate processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tracktui.store import Reader
+from tracktui.tui.demo import seed_store
+
+
+def test_demo_writes_finished_runs_and_a_live_one(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    proc = seed_store(str(root), live_steps=400, delay=0.002)
+    try:
+        assert proc.pid != 0
+        with Reader(root) as r:
+            finished = [x for x in r.runs() if x.state == "finished"]
+            assert len(finished) == 3
+            assert len({x.config["lr"] for x in finished}) == 3  # different configs to compare
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with Reader(root) as r:
+        live = max(r.runs(), key=lambda x: x.created_at)
+        assert live.state == "finished" and live.last_step == 399
+        keys = set(r.keys(live.id))
+        assert {"train/loss", "train/acc", "train/lr", "epoch", "val/acc", "val/loss"} <= keys
+        assert any(d["name"] == "val/*" and d["step_metric"] == "epoch" for d in live.metric_defs)
+        epochs = r.history(live.id, ["epoch"])["epoch"]
+        assert [s for s, _ in epochs] == [100, 200, 300]
+        lines = [line for _, _, _, line in r.logs(live.id)]
+        assert any("epoch 1:" in line for line in lines) and any("\x1b[32m" in line for line in lines)
+
+
+def test_demo_command_line_help() -> None:
+    out = subprocess.run([sys.executable, "-m", "tracktui.tui.demo", "--help"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0 and "--live-steps" in out.stdout
