@@ -11,6 +11,7 @@ import tracktui
 from textual.containers import Grid
 from textual.widgets import OptionList
 from tracktui.tui.app import make_app
+from tracktui.tui.screens.chart import ChartScreen
 from tracktui.tui.screens.run import RunScreen
 from tracktui.tui.widgets.run_charts import RunChartsPanel
 
@@ -127,30 +128,38 @@ async def test_full_screen_filter_columns(line_store: Path) -> None:
     app = make_app(store_dir=line_store, poll_interval=None, fixed_now=NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         panel = await _open(pilot)
+        await pilot.press("plus", "y")
         panel.charts["a/z"].focus()
         await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, ChartScreen) and screen.key == "a/z"
+        full = screen.query_one(RunChartsPanel)
+        await wait_for(pilot, lambda: list(full.charts) == ["a/z"])
         await pilot.pause(0.1)
-        assert panel.full_key == "a/z"
-        assert [c.key for c in panel.visible_charts()] == ["a/z"]
-        assert panel.charts["a/z"].size.height > 20  # it takes the panel's height
-        await pilot.press("enter")
-        assert panel.full_key is None and len(panel.visible_charts()) == 3
+        assert full.opts is panel.opts  # the same x-axis, smoothing, log y and cursor
+        assert full.charts["a/z"].size.height > 20  # it fills the screen
+        await pilot.press("minus")
+        assert panel.opts.smoothing == 0.0
+        await pilot.press("escape")
+        assert app.screen is not screen and app.screen.query_one(RunChartsPanel) is panel
+        await pilot.press("y")
         await pilot.press("slash", *"^a/", "enter")
         await pilot.pause(0.1)
         assert sorted(c.key for c in panel.visible_charts()) == ["a/y", "a/z"]
         assert "filter: ^a/" in _status(panel)
-        await pilot.press("slash", *"(", "enter")  # a bad regex keeps the last good filter
-        assert panel.metric_filter is not None and panel.metric_filter.pattern == "^a/"
-        await pilot.press("escape")
-        await pilot.press("slash", "ctrl+u", "enter")
-        assert len(panel.visible_charts()) == 3
+        await pilot.press("slash", "ctrl+u", *"b|(", "enter")  # a bad regex keeps the last good filter
+        assert panel.metric_filter is not None and panel.metric_filter.pattern == "b|"
+        await pilot.press("escape")  # closes the box
+        assert panel.metric_filter is not None
+        await pilot.press("escape")  # clears the filter
+        assert panel.metric_filter is None and len(panel.visible_charts()) == 3
         await pilot.press("right_square_bracket")
         await pilot.pause(0.1)
-        cols = panel.columns
+        cols = panel.col_override
         assert cols == panel.auto_columns() + 1
         assert all(g.styles.grid_size_columns == cols for g in panel.query(Grid))
         await pilot.press("left_square_bracket", "left_square_bracket")
-        assert panel.columns == cols - 2
+        assert panel.col_override == cols - 2 and panel.columns == cols - 2
 
 
 async def test_help_lists_every_chart_key(line_store: Path) -> None:

@@ -297,6 +297,7 @@ class ChartControls:
     def _redraw(self) -> None:
         self.opts.bump()
         for c in self.control_charts():
+            c.smoothing, c.log_y = self.opts.smoothing, self.opts.log_y  # mirrored for MetricChart's readers
             c.refresh()
         self.update_readout()
 

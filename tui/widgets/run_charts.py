@@ -112,6 +112,7 @@ class RunChartsPanel(ChartControls, ChartsPanel):
             self.mount(grid, before="#chart-status")
         chart = ControlledChart(key, self.opts, x_label=x_label, id=chart_id(key))
         chart.run_of[key] = self.run_id
+        chart.smoothing, chart.log_y = self.opts.smoothing, self.opts.log_y
         chart.display = self.shows(key)
         grid.mount(chart)
         self.charts[key] = chart
