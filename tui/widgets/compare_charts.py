@@ -140,7 +140,10 @@ class CompareCharts(ChartControls, VerticalScroll):
         return list(self.charts.values())
 
     def reload(self) -> None:
-        """Read every run's series again."""
+        """Read every run's series again (unless live updates are paused: then on resume)."""
+        if self.app.paused:
+            self.app.waiting_polls.add(self.reload)
+            return
         self._read(list(self.run_ids), self.system)
 
     @work(thread=True, exclusive=True, group="compare-read", exit_on_error=False)

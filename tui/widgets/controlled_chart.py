@@ -34,7 +34,7 @@ CONTROL_BINDINGS = [
     Binding("plus,equals_sign", "smoothing(1)", "Smooth+", key_display="+", tooltip="more smoothing (EMA)"),
     Binding("minus", "smoothing(-1)", "Smooth-", key_display="-", tooltip="less smoothing"),
     Binding("y", "log_y", "log y", tooltip="log / linear y-axis"),
-    Binding("enter", "full_screen", "Full", tooltip="one chart full screen (again: back to the grid)"),
+    Binding("enter", "full_screen", "Full", tooltip="one chart full screen (escape goes back)"),
     Binding("slash", "filter_metrics", "Filter", key_display="/", tooltip="filter metrics by regex"),
     Binding("left_square_bracket", "columns(-1)", "Cols-", key_display="[", show=False,
             tooltip="fewer chart columns"),
