@@ -98,7 +98,6 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
     from . import capture
 
     capture.start(run, kwargs.get("settings"))
-    _run_start_hooks(run)
     return run
 
 
@@ -172,24 +171,6 @@ def require_run(what: str) -> Run:
     if current is None:
         raise Error(f"call tracktui.init() before tracktui.{what}()")
     return current
-
-
-# ---------------------------------------------------------------- start hooks (capture registers here)
-
-_start_hooks: list[Any] = []
-
-
-def on_start(fn: Any) -> None:
-    """Register fn(run), called right after a run is created (automatic capture starts here)."""
-    _start_hooks.append(fn)
-
-
-def _run_start_hooks(run: Run) -> None:
-    for fn in list(_start_hooks):
-        try:
-            fn(run)
-        except Exception as e:  # noqa: BLE001
-            warn_once(f"start-hook:{getattr(fn, '__name__', fn)}", f"tracktui: {e}")
 
 
 # ---------------------------------------------------------------- process hooks

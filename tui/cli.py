@@ -22,6 +22,7 @@ from typing import Any
 from tracktui.store import Reader, RunRecord, StoreError
 from tracktui.store.codec import dumps
 
+from .format import flatten
 from .text import safe_text
 
 EXIT_USAGE = 2
@@ -195,9 +196,9 @@ def cmd_show(dir: str | None, ref: str, as_json: bool) -> int:
     if rec.notes:
         lines.append(f"  notes     {safe_text(rec.notes)}")
     lines.append("config")
-    lines += [f"  {safe_text(k)} = {safe_text(_fmt(v))}" for k, v in _flat(rec.config).items()]
+    lines += [f"  {safe_text(k)} = {safe_text(_fmt(v))}" for k, v in flatten(rec.config).items()]
     lines.append("summary")
-    lines += [f"  {safe_text(k)} = {safe_text(_fmt(v))}" for k, v in _flat(rec.summary).items()]
+    lines += [f"  {safe_text(k)} = {safe_text(_fmt(v))}" for k, v in flatten(rec.summary).items()]
     lines.append("metrics")
     lines += [f"  {safe_text(k)}" for k in keys]
     print("\n".join(lines))
@@ -243,17 +244,6 @@ def _fmt(v: Any) -> str:
     if isinstance(v, str):
         return v
     return json.dumps(v, default=repr) if not isinstance(v, float) else repr(v)
-
-
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}.{k}" if prefix else str(k)
-        if isinstance(v, dict) and v:
-            out.update(_flat(v, key))
-        else:
-            out[key] = v
-    return out
 
 
 if __name__ == "__main__":

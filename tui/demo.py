@@ -42,6 +42,23 @@ def _print(line: str, stream: str = "stdout", end: str = "\n") -> None:
     out.flush()
 
 
+def _media(epoch: int, rng: random.Random) -> dict[str, Any]:
+    """A weight histogram and a sample image per epoch, when the media extra (numpy, Pillow) is installed."""
+    try:
+        import numpy as np
+        import PIL  # noqa: F401
+        import tracktui
+    except ImportError:
+        return {}
+    gen = np.random.default_rng(epoch)
+    weights = gen.normal(0, 1 / (1 + epoch / 20), 2000)
+    y, x = np.mgrid[0:48, 0:48] / 47.0
+    phase = epoch / 5 + rng.random() * 0.1
+    image = np.stack([np.sin(6 * x + phase), np.cos(5 * y - phase), np.sin(4 * (x + y) + phase)], -1) * 0.5 + 0.5
+    return {"weights/layer1": tracktui.Histogram(weights),
+            "samples/prediction": tracktui.Image(image, caption=f"epoch {epoch}")}
+
+
 def train(dir: str | None, steps: int, config: dict[str, Any], name: str | None = None,
           delay: float = 0.0, seed: int = 0, parent: int | None = None) -> None:
     """One simulated training run through the public SDK."""
@@ -69,6 +86,7 @@ def train(dir: str | None, steps: int, config: dict[str, Any], name: str | None 
             m.update({"epoch": epoch, "val/loss": val["train/loss"] * 1.1,
                       "val/acc": val["train/acc"] * 0.97})
             _print(f"\repoch {epoch}: \x1b[32mval/acc={m['val/acc']:.4f}\x1b[0m" + " " * 40)  # covers the bar
+            m.update(_media(epoch, rng))
             if rng.random() < 0.2:
                 _print(f"warning: loss spike at step {step}", stream="stderr")
         run.log(m)

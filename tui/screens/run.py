@@ -20,6 +20,7 @@ from ..text import safe_text
 from ..widgets.charts_panel import ChartsPanel
 from ..widgets.files_panel import FilesPanel
 from ..widgets.log_tail import LogTail
+from ..widgets.media_panel import MediaPanel
 from ..widgets.overview import OverviewPanel
 from ..widgets.run_charts import RunChartsPanel
 from ..widgets.system_panel import SystemPanel
@@ -88,8 +89,7 @@ class RunScreen(Screen[None]):
             with TabPane("5 Files", id="files"):
                 yield Lazy(FilesPanel(self.run_id))
             with TabPane("6 Media", id="media"):
-                yield Static(Text("Images, tables and histograms come with the media view.", style="dim"),
-                             classes="placeholder")
+                yield Lazy(MediaPanel(self.app.store_root, self.run_id))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -100,7 +100,7 @@ class RunScreen(Screen[None]):
         """Focus the content of the shown tab, so its keys work and show in the footer."""
         pane = event.pane
         target = {"charts": ChartsPanel, "system": SystemPanel, "logs": LogTail, "overview": OverviewPanel,
-                  "files": FilesPanel}.get(pane.id or "")
+                  "files": FilesPanel, "media": MediaPanel}.get(pane.id or "")
         found = pane.query(target) if target is not None else []
         if found:
             widget = found.first()
@@ -108,6 +108,8 @@ class RunScreen(Screen[None]):
                 widget.query_one("RichLog").focus()
             elif target is FilesPanel:
                 widget.query_one("OptionList").focus()
+            elif target is MediaPanel:  # once the pane is shown (focusing it while hidden made the pty run flaky)
+                self.call_after_refresh(widget.query_one("#media-keys").focus)
             else:
                 widget.focus()
 
