@@ -297,6 +297,27 @@ class Reader:
             (run_id, -(1 << 62) if lo is None else lo, (1 << 62) if hi is None else hi),
         ))
 
+    def step_times_sampled(self, run_id: str, points: int = 512) -> tuple[list[int], list[float]]:
+        """About `points` (step, wall time) pairs spread evenly over a run's steps (one indexed look-up
+        each), for charts whose x-axis is time: the cost follows points, not the run's length."""
+        # two queries: SQLite answers a lone min() or max() from the index, both together by a scan
+        first = self._all("SELECT min(step) FROM steps WHERE run_id = ?", (run_id,))
+        last = self._all("SELECT max(step) FROM steps WHERE run_id = ?", (run_id,))
+        if not first or first[0][0] is None:
+            return [], []
+        lo, hi = first[0][0], last[0][0]
+        n = max(1, min(points, hi - lo + 1))
+        targets = sorted({lo + (hi - lo) * i // max(1, n - 1) for i in range(n)})
+        steps: list[int] = []
+        times: list[float] = []
+        for t in targets:
+            row = self._all("SELECT step, ts FROM steps WHERE run_id = ? AND step >= ? ORDER BY step LIMIT 1",
+                            (run_id, t))
+            if row and (not steps or row[0][0] > steps[-1]):
+                steps.append(row[0][0])
+                times.append(row[0][1])
+        return steps, times
+
     def history_rows(self, run_id: str, keys: Sequence[str] | None = None,
                      page: int = 1000) -> Iterator[dict[str, Any]]:
         """Every step as a dict with _step, _timestamp and the keys logged at it, paged by steps."""

@@ -22,6 +22,7 @@ from ..widgets.files_panel import FilesPanel
 from ..widgets.log_tail import LogTail
 from ..widgets.media_panel import MediaPanel
 from ..widgets.overview import OverviewPanel
+from ..widgets.run_charts import RunChartsPanel
 from ..widgets.system_panel import SystemPanel
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class RunScreen(Screen[None]):
         yield Static(Text(f" {self.run_id}"), id="run-header")
         with TabbedContent(id="run-tabs"):
             with TabPane("1 Charts", id="charts"):
-                yield ChartsPanel(self.run_id)
+                yield RunChartsPanel(self.run_id)
             with TabPane("2 System", id="system"):
                 yield SystemPanel(self.app.store_root, self.run_id, interval=self.app.poll_interval)
             with TabPane("3 Logs", id="logs"):

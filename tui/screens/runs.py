@@ -51,6 +51,7 @@ class RunsScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("o", "columns", "Columns"),
+        Binding("c", "compare", "Compare", tooltip="compare the selected runs (or the cursor run and the selected)"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -265,6 +266,18 @@ class RunsScreen(Screen[None]):
         rid = table.cursor_run_id()
         if rid is not None:
             self.app.open_run(rid)
+
+    def action_compare(self) -> None:
+        """Compare the selected runs, with the cursor run first when it is not among them."""
+        from .compare import CompareScreen
+
+        table = self.query_one(RunsTable)
+        rid = table.cursor_run_id()
+        ids = [r for r in table.order if r in table.selected]
+        if rid is not None and rid not in table.selected:
+            ids.insert(0, rid)
+        if ids:
+            self.app.push_screen(CompareScreen(ids))
 
     def action_columns(self) -> None:
         """Pick the columns (remembered for this store)."""
