@@ -186,8 +186,12 @@ def prepare_root(root: Path) -> Path:
             missing.append(p)
             p = p.parent
         for d in reversed(missing):
-            os.mkdir(d, 0o700)
-            made.append(d)
+            try:
+                os.mkdir(d, 0o700)
+                made.append(d)
+            except FileExistsError:  # another process made it a moment ago (many inits at once)
+                if not d.is_dir():
+                    raise
         _check_network_fs(root)
         path = db_path(root)
         if not path.exists():

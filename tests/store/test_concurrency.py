@@ -50,11 +50,17 @@ def test_eight_processes_logging_at_once(store_dir):
             assert hist["b"][-1] == (n - 1, -(n - 1.0))
 
 
-def test_sixteen_processes_create_the_store_at_once(store_dir):
+def test_sixteen_processes_create_the_store_at_once(tmp_path):
+    store_dir = tmp_path / "deep" / "er" / "store"  # three directories to make, by whoever is first
+    go = tmp_path / "go"
     env = {**os.environ, "TRACKTUI_DIR": str(store_dir)}
-    code = "import tracktui; r = tracktui.init(project='race'); r.log({'x': 1}); r.finish()"
+    code = ("import os, time, tracktui\n"
+            f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\n"  # all start together
+            "r = tracktui.init(project='race'); r.log({'x': 1}); r.finish()")
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
              for _ in range(16)]
+    time.sleep(1.0)
+    go.touch()
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errors
     assert integrity(store_dir) == "ok"
