@@ -109,7 +109,10 @@ class RunScreen(Screen[None]):
             elif target is FilesPanel:
                 widget.query_one("OptionList").focus()
             elif target is MediaPanel:  # once the pane is shown (focusing it while hidden made the pty run flaky)
-                self.call_after_refresh(widget.query_one("#media-keys").focus)
+                keys = widget.query_one("#media-keys")
+                tabs = self.query_one(TabbedContent)
+                # ...and only if it is still shown: a quick next tab key must not have its focus taken back
+                self.call_after_refresh(lambda: tabs.active == "media" and keys.focus())
             else:
                 widget.focus()
 
