@@ -1,4 +1,4 @@
-"""The run view's custom chart: several metrics of one run overlaid on one chart (`m` picks them, `M` removes).
+"""The run view's custom chart: several metrics of one run overlaid (`m` picks them, `M` removes it).
 
 The chart sits in a "custom" section at the top of the charts grid. Its series are read by step (whatever
 step metric a metric has), so the metrics share one x; the panel's chart options (x-axis, smoothing, log y,
@@ -8,7 +8,6 @@ cursor) apply to it as to every other chart. It lives as long as the panel does:
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from rich.text import Text
 from textual import work
