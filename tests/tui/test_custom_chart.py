@@ -158,3 +158,31 @@ async def test_custom_chart_hostile_keys(hostile_store: Path) -> None:
         for line in chart.render_lines(chart.region.reset_offset):  # the drawn chart with its legend
             text = "".join(seg.text for seg in line)
             assert "\x1b" not in text and "\x9b" not in text and "\x07" not in text
+
+
+async def test_custom_chart_follows_a_live_run(tmp_path: Path) -> None:
+    import tracktui
+
+    root = tmp_path / "live"
+    run = tracktui.init(dir=root, project="p", id="live", name="live", settings={"capture": False})
+    try:
+        for s in range(10):
+            run.log({"a/loss": 10.0 - s, "b/loss": 20.0 - s})
+        app = make_app(store_dir=root, poll_interval=0.1, fixed_now=NOW)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: getattr(app.screen, "loaded", False))
+            await pilot.press("enter")
+            panel = app.screen.query_one(RunChartsPanel)
+            await wait_for(pilot, lambda: len(panel.charts) == 2)
+            await _pick(pilot, ["a/loss", "b/loss"])
+            await wait_for(pilot, lambda: panel.custom is not None and len(panel.custom.series["b/loss"].x) == 10)
+            for s in range(10, 25):
+                run.log({"a/loss": 10.0 - s, "b/loss": 20.0 - s})
+            chart = panel.custom
+            assert chart is not None
+            await wait_for(pilot, lambda: chart.series["b/loss"].x[-1:] == [24.0], timeout=10)
+            for key in ("a/loss", "b/loss"):  # appended once each: no point read twice
+                xs, ys = _points(root, "live", key)
+                assert (chart.series[key].x, chart.series[key].y) == (xs, ys)
+    finally:
+        run.finish()

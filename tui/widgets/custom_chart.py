@@ -48,6 +48,7 @@ class CustomChart:
         self.custom_last: dict[str, int] = {}  # metric -> last step read
         self.custom_gen = 0  # bumped on every change of the chosen metrics: older reads are dropped
         self.custom_reads = 0
+        self.custom_busy = False  # a read in flight: the next poll skips (appends must not overlap)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`M` only while there is a custom chart (the footer shows it then)."""
@@ -115,8 +116,9 @@ class CustomChart:
 
     def poll_custom(self) -> None:
         """Read the custom chart's new points (a fresh downsampled read for a newly chosen metric)."""
-        if self.custom is None or self.app.paused:  # type: ignore[attr-defined]
+        if self.custom is None or self.custom_busy or self.app.paused:  # type: ignore[attr-defined]
             return
+        self.custom_busy = True
         known = {k: self.custom_last.get(k) for k in self.custom_keys}
         self._read_custom(self.custom_gen, self.run_id, known, self.buckets)  # type: ignore[attr-defined]
 
@@ -130,12 +132,18 @@ class CustomChart:
                     if s is not None:
                         got[key] = s
         except (sqlite3.Error, OSError, StoreError):  # busy or broken: the next poll tries again
-            return
+            got, gen = {}, -1
+        except BaseException:
+            self.app.call_from_thread(self._custom_read, -1, {})  # type: ignore[attr-defined]  # not busy now
+            raise
         self.app.call_from_thread(self._custom_read, gen, got)  # type: ignore[attr-defined]
 
     def _custom_read(self, gen: int, got: dict[str, tuple[Series, bool]]) -> None:
+        self.custom_busy = False
         chart = self.custom
         if chart is None or gen != self.custom_gen:
+            if chart is not None and gen != -1:
+                self.poll_custom()  # the metrics changed while this read ran: read the new ones now
             return
         for key, (s, fresh) in got.items():
             if fresh:
