@@ -124,12 +124,13 @@ async def test_custom_chart_full_screen_and_filter(seeded: Path) -> None:
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert panel.full_key is None and isinstance(app.screen, RunScreen)
-        panel.set_filter("train/acc")  # the custom chart's title does not match: hidden with its section
+        panel.set_filter("train/acc")  # none of the custom chart's metrics match: hidden with its section
         await pilot.pause(0.1)
         assert not chart.display and not panel.query_one("#head-custom-section").display
-        panel.set_filter("loss")
+        panel.set_filter("^val/")  # one of them matches
         await pilot.pause(0.1)
-        assert chart.display
+        assert chart.display and panel.query_one("#head-custom-section").display
+        assert not panel.charts["train/loss"].display
 
 
 async def test_custom_chart_hostile_keys(hostile_store: Path) -> None:

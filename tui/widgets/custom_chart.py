@@ -30,8 +30,11 @@ CUSTOM_BINDINGS = [
 ]
 
 
-def custom_key(keys: list[str]) -> str:
-    """The custom chart's title (and its key for the filter and full screen)."""
+CUSTOM_KEY = "custom chart"  # the chart's key: full screen and the cursor read-out name it so
+
+
+def custom_title(keys: list[str]) -> str:
+    """The custom chart's title."""
     return "custom: " + ", ".join(keys)
 
 
@@ -55,6 +58,13 @@ class CustomChart:
         if action == "remove_custom":
             return self.custom is not None
         return True
+
+    def shows(self, key: str) -> bool:
+        """The custom chart passes the metric filter when one of its metrics does."""
+        if self.custom is not None and key == CUSTOM_KEY and self.full_key is None:  # type: ignore[attr-defined]
+            shows = super().shows  # type: ignore[misc]
+            return any(shows(k) for k in self.custom_keys)
+        return super().shows(key)  # type: ignore[misc]
 
     def action_custom_chart(self) -> None:
         """Pick the metrics of the custom chart (none: remove it)."""
@@ -84,8 +94,7 @@ class CustomChart:
             self._drop_custom()
         else:
             chart = self.custom or self._mount_custom()
-            chart.key = custom_key(keys)
-            chart.border_title = Content(safe_text(chart.key, limit=60))
+            chart.border_title = Content(safe_text(custom_title(keys), limit=60))
             chart.series = {k: Series() for k in keys}  # in the chosen order: colours follow it
             chart.labels = {k: k for k in keys}
             chart.run_of = {k: self.run_id for k in keys}  # type: ignore[attr-defined]
@@ -95,7 +104,7 @@ class CustomChart:
         self.call_after_refresh(self.apply_visibility)  # type: ignore[attr-defined]  # once the grid holds it
 
     def _mount_custom(self) -> ControlledChart:
-        chart = ControlledChart("custom", self.opts, x_label="step", id="custom-chart")  # type: ignore[attr-defined]
+        chart = ControlledChart(CUSTOM_KEY, self.opts, x_label="step", id="custom-chart")  # type: ignore[attr-defined]
         chart.smoothing, chart.log_y = self.opts.smoothing, self.opts.log_y  # type: ignore[attr-defined]
         header = Static(Text("── custom " + "─" * 80), classes="section", id="head-custom-section")
         grid = Grid(chart, id="custom-section")
