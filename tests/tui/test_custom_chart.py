@@ -4,11 +4,14 @@ drawn as plain text."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
-from textual.widgets import SelectionList
+from rich.console import Console
+from textual.widgets import SelectionList, Static
 from tracktui.store import Reader
 from tracktui.tui.app import make_app
+from tracktui.tui.screens.help import HelpScreen
 from tracktui.tui.screens.pick_many import PickManyScreen
 from tracktui.tui.screens.run import RunScreen
 from tracktui.tui.widgets.run_charts import RunChartsPanel
@@ -102,6 +105,17 @@ async def test_custom_chart_overlays_metrics_and_is_removed(seeded: Path) -> Non
         await _pick(pilot, ["train/acc", "train/loss"])
         await wait_for(pilot, lambda: panel.custom is not None and panel.custom_reads >= 2)
         assert list(panel.custom.series) == ["train/acc", "train/loss"]  # list order, not pick order
+        # ? lists both keys (M while there is a custom chart, as the footer does)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        console = Console(width=100, record=True, file=io.StringIO())
+        for st in app.screen.query(Static):
+            console.print(st.content)
+        helptext = console.export_text()
+        assert "custom chart: overlay several metrics" in helptext and "remove the custom chart" in helptext
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+
         await pilot.press("M")
         await pilot.pause(0.1)
         assert panel.custom is None and not panel.query("#head-custom-section")
