@@ -19,6 +19,7 @@ from .controlled_chart import (
     filter_box,
     status_line,
 )
+from .custom_chart import CUSTOM_BINDINGS, CustomChart
 
 
 def read_basis(r: Reader, run_id: str, mode: str, buckets: int = 512) -> tuple[list[float], list[float]] | None:
@@ -32,10 +33,11 @@ def read_basis(r: Reader, run_id: str, mode: str, buckets: int = 512) -> tuple[l
     return None
 
 
-class RunChartsPanel(ChartControls, ChartsPanel):
-    """Every metric of one run, with x-axis, smoothing, log y, full screen, filter, columns and cursor."""
+class RunChartsPanel(CustomChart, ChartControls, ChartsPanel):
+    """Every metric of one run, with x-axis, smoothing, log y, full screen, filter, columns and cursor;
+    `m` adds a custom chart of several of them (tui/widgets/custom_chart.py)."""
 
-    BINDINGS = [*CONTROL_BINDINGS, ESCAPE_BINDING]
+    BINDINGS = [*CONTROL_BINDINGS, ESCAPE_BINDING, *CUSTOM_BINDINGS]
 
     DEFAULT_CSS = """
     RunChartsPanel #chart-status { dock: bottom; height: 1; background: $panel; }
@@ -45,6 +47,7 @@ class RunChartsPanel(ChartControls, ChartsPanel):
     def __init__(self, run_id: str, opts: ChartOptions | None = None, **kwargs: Any):
         super().__init__(run_id, **kwargs)
         self.init_controls()
+        self.init_custom()
         if opts is not None:  # the full-screen chart shares the run view's options
             self.opts = opts
             self.smoothing, self.log_y = opts.smoothing, opts.log_y
@@ -85,12 +88,15 @@ class RunChartsPanel(ChartControls, ChartsPanel):
         if self.only:
             return
         chart = self.focused_chart()
-        if chart is not None:
+        if self.full_key is not None or (chart is not None and chart is self.custom):
+            ChartControls.action_full_screen(self)  # the custom chart fills this panel (enter/escape: back)
+        elif chart is not None:
             self.app.push_screen(ControlledChartScreen(self.run_id, chart.key, self.opts))
 
     def control_charts(self) -> list[ControlledChart]:
-        """The run's charts."""
-        return [c for c in self.charts.values() if isinstance(c, ControlledChart)]
+        """The run's charts (the custom chart first)."""
+        custom = [self.custom] if self.custom is not None else []
+        return custom + [c for c in self.charts.values() if isinstance(c, ControlledChart)]
 
     def metric_keys(self) -> list[str]:
         """Every logged metric of the run."""
@@ -152,5 +158,7 @@ class RunChartsPanel(ChartControls, ChartsPanel):
         self._redraw()
 
     def on_metrics_polled(self, message: Any) -> None:
-        """Refresh the read-out (ChartsPanel's handler, called after this one, adds the points)."""
+        """Refresh the read-out (ChartsPanel's handler, called after this one, adds the points); read the
+        custom chart's new points."""
         self.update_readout()
+        self.poll_custom()
