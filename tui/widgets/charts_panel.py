@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Input, Static
 from tracktui.store import Reader, StoreError
 from tracktui.store.codec import metric_def
@@ -80,6 +81,20 @@ def read_series(r: Reader, run_id: str, key: str, step_metric: str | None, bucke
         return None
     xs, ys, special = _split([(float(st), v) for st, v in pts])
     return Series(xs, ys, special, last_step=pts[-1][0]), False
+
+
+def section_grid(panel: Widget, key: str, before: str | None = None) -> tuple[Grid, bool]:
+    """The grid of key's section (the part before '/') in panel, and whether it was just made: a section's
+    heading and grid are mounted (before the selector, if given) when its first chart comes."""
+    sid = "section-" + section_of(key).encode().hex()
+    grids = panel.query(f"#{sid}")
+    if grids:
+        return grids.first(Grid), False
+    heading = Static(Text(f"── {safe_text(section_of(key), limit=60)} " + "─" * 80), classes="section",
+                     id="head-" + sid)
+    grid = Grid(id=sid)
+    panel.mount(heading, grid, before=before)
+    return grid, True
 
 
 class ChartsPanel(VerticalScroll):
@@ -219,19 +234,11 @@ class ChartsPanel(VerticalScroll):
             self.set_timer(self.app.poll_interval, self.poll)
 
     def _add_chart(self, key: str, x_label: str) -> MetricChart:
-        section = section_of(key)
-        sid = "section-" + section.encode().hex()
-        grids = self.query(f"#{sid}")
-        if grids:
-            grid = grids.first(Grid)
-        else:
-            self.mount(Static(Text(f"── {safe_text(section, limit=60)} " + "─" * 80), classes="section",
-                              id="head-" + sid))
-            grid = Grid(id=sid)
+        grid, new = section_grid(self, key)
+        if new:
             grid.styles.grid_size_columns = self.columns
             if self.only:
                 grid.styles.grid_rows = str(max(12, self.size.height - 1))
-            self.mount(grid)
         chart = MetricChart(key, x_label=x_label, id=chart_id(key))
         chart.smoothing = self.smoothing
         chart.log_y = self.log_y

@@ -9,15 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
-from textual.containers import Grid, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 from tracktui.store import Reader
 from tracktui.store.codec import metric_def
 
 from ..messages import Series
-from ..text import safe_text
-from .charts_panel import chart_id, section_of
+from .charts_panel import chart_id, section_grid
 from .controlled_chart import CONTROL_BINDINGS, ESCAPE_BINDING, ChartControls, ControlledChart, filter_box, status_line
 from .run_charts import read_basis
 
@@ -182,16 +181,7 @@ class CompareCharts(ChartControls, VerticalScroll):
         return [rid for rid in self.run_ids if states.get(rid) == "running"]
 
     def _add_chart(self, key: str) -> ControlledChart:
-        section = section_of(key)
-        sid = "section-" + section.encode().hex()
-        grids = self.query(f"#{sid}")
-        if grids:
-            grid = grids.first(Grid)
-        else:
-            self.mount(Static(Text(f"── {safe_text(section, limit=60)} " + "─" * 80), classes="section"),
-                       before="#chart-status")
-            grid = Grid(id=sid)
-            self.mount(grid, before="#chart-status")
+        grid, _ = section_grid(self, key, before="#chart-status")
         chart = ControlledChart(key, self.opts, id=chart_id(key))
         chart.time_axis = self.system
         grid.mount(chart)

@@ -23,7 +23,7 @@ from textual.widgets import Input, Static
 from .. import series as S
 from ..messages import Series
 from ..text import safe_text
-from .metric_chart import MetricChart
+from .metric_chart import MetricChart, number_label
 
 RUN_COLORS = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", "white")
 SMOOTHING_STEPS = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
@@ -74,13 +74,7 @@ def tick_label(v: float, mode: str) -> str:
     if mode == "relative":
         v = int(round(v))
         return f"{v // 3600}h{v % 3600 // 60:02d}" if v >= 3600 else f"{v // 60}m{v % 60:02d}" if v >= 60 else f"{v}s"
-    if v == 0:
-        return "0"
-    if abs(v) >= 1e5 or abs(v) < 1e-3:
-        return f"{v:.2e}"
-    if float(v).is_integer() or abs(v) >= 100:
-        return f"{v:,.0f}"
-    return f"{v:.4g}"
+    return number_label(v)
 
 
 def _ticks(lo: float, hi: float, n: int, mode: str = "") -> tuple[list[float], list[str]]:

@@ -34,13 +34,14 @@ def smooth(ys: list[float], weight: float) -> list[float]:
 def _ticks(lo: float, hi: float, n: int) -> tuple[list[float], list[str]]:
     """n evenly spaced ticks with short labels (plotext's own print every digit: 0.000999956)."""
     if hi <= lo:
-        return [lo], [_label(lo)]
+        return [lo], [number_label(lo)]
     step = (hi - lo) / (n - 1)
     ticks = [lo + i * step for i in range(n)]
-    return ticks, [_label(t) for t in ticks]
+    return ticks, [number_label(t) for t in ticks]
 
 
-def _label(v: float) -> str:
+def number_label(v: float) -> str:
+    """A short tick label for a number."""
     if v == 0:
         return "0"
     if abs(v) >= 1e5 or abs(v) < 1e-3:

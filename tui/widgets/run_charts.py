@@ -8,8 +8,7 @@ from textual import work
 from textual.containers import Grid
 from tracktui.store import Reader
 
-from ..text import safe_text
-from .charts_panel import ChartsPanel, chart_id, section_of
+from .charts_panel import ChartsPanel, chart_id, section_grid
 from .controlled_chart import (
     CONTROL_BINDINGS,
     ESCAPE_BINDING,
@@ -103,19 +102,7 @@ class RunChartsPanel(CustomChart, ChartControls, ChartsPanel):
         return sorted(self.charts)
 
     def _add_chart(self, key: str, x_label: str) -> ControlledChart:
-        section = section_of(key)
-        sid = "section-" + section.encode().hex()
-        grids = self.query(f"#{sid}")
-        if grids:
-            grid = grids.first(Grid)
-        else:
-            from rich.text import Text
-            from textual.widgets import Static
-
-            self.mount(Static(Text(f"── {safe_text(section, limit=60)} " + "─" * 80), classes="section"),
-                       before="#chart-status")
-            grid = Grid(id=sid)
-            self.mount(grid, before="#chart-status")
+        grid, _ = section_grid(self, key, before="#chart-status")
         chart = ControlledChart(key, self.opts, x_label=x_label, id=chart_id(key))
         chart.run_of[key] = self.run_id
         chart.smoothing, chart.log_y = self.opts.smoothing, self.opts.log_y
