@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 class KeysFooter(Footer):
@@ -20,6 +22,15 @@ class KeysFooter(Footer):
         super().__init__(*args, **kwargs)
         self._shown: tuple[object, ...] | None = None
         self._pending = False
+
+    def compose(self) -> ComposeResult:
+        """Textual's keys, made with the footer's compact setting (else each key is styled again on mount)."""
+        for widget in super().compose():
+            bound = isinstance(widget, FooterKey) and "compact" in (widget._reactive_connect or {})
+            if bound:  # data_bind(compact=Footer.compact) on mount then changes nothing
+                widget.set_reactive(FooterKey.compact, self.compact)
+                widget.set_class(self.compact, "-compact", update=False)
+            yield widget
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         """Schedule one rebuild after the refresh, however many signals arrive before it."""
