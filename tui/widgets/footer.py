@@ -15,7 +15,7 @@ class KeysFooter(Footer):
 
     Textual's Footer recomposes (unmounts and mounts a widget per key) on every bindings signal, and one
     focus change sends two (the focus watcher, then an after-refresh call); switching a tab of the run view
-    sent 2 to 12. Each rebuild mounts and styles every key again: most of a tab switch's CPU time.
+    sent 2 to 12. Each rebuild mounts and styles every key again: about half of a tab switch's CPU time.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
