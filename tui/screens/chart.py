@@ -6,10 +6,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..text import safe_text
 from ..widgets.charts_panel import ChartsPanel
+from ..widgets.footer import KeysFooter
 
 
 class ChartScreen(Screen[None]):
@@ -29,7 +30,7 @@ class ChartScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text(f" {safe_text(self.key, limit=100)}", style="bold"), id="chart-title")
         yield ChartsPanel(self.run_id, only=self.key, classes="full")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(ChartsPanel).focus()

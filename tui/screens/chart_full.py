@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..text import safe_text
 from ..widgets.controlled_chart import ChartOptions
+from ..widgets.footer import KeysFooter
 from ..widgets.run_charts import RunChartsPanel
 from .chart import ChartScreen
 
@@ -23,4 +24,4 @@ class ControlledChartScreen(ChartScreen):
     def compose(self) -> ComposeResult:
         yield Static(Text(f" {safe_text(self.key, limit=100)}", style="bold"), id="chart-title")
         yield RunChartsPanel(self.run_id, opts=self.opts, only=self.key, classes="full")
-        yield Footer()
+        yield KeysFooter()

@@ -7,10 +7,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, SelectionList, Static
+from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from ..text import safe_text
+from ..widgets.footer import KeysFooter
 
 
 class ColumnPicker(ModalScreen[list[str] | None]):
@@ -39,7 +40,7 @@ class ColumnPicker(ModalScreen[list[str] | None]):
             yield SelectionList[str](
                 *(Selection(Text(safe_text(c, limit=80)), c, c in self.shown) for c in self.choices)
             )
-        yield Footer()
+        yield KeysFooter()
 
     def action_apply(self) -> None:
         """Close with the ticked columns, in the order offered."""

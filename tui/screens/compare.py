@@ -14,13 +14,14 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from tracktui.store import Reader, RunRecord
 
 from ..format import flatten, value_text
 from ..text import safe_text
 from ..widgets.compare_charts import CompareCharts
 from ..widgets.controlled_chart import RUN_COLORS
+from ..widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
@@ -129,7 +130,7 @@ class CompareScreen(Screen[None]):
                 yield DataTable(id="config-table", cursor_type="row", zebra_stripes=True)
             with TabPane("4 System", id="system"):
                 yield CompareCharts(self.run_ids, self.labels, self.run_colors, system=True, id="compare-system")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._read(list(self.run_ids))

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.lazy import Lazy
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from tracktui.store import Reader, RunRecord, StoreError
 
 from ..format import STATE_STYLE, duration
@@ -19,6 +19,7 @@ from ..messages import RunPolled
 from ..text import safe_text
 from ..widgets.charts_panel import ChartsPanel
 from ..widgets.files_panel import FilesPanel
+from ..widgets.footer import KeysFooter
 from ..widgets.log_tail import LogTail
 from ..widgets.media_panel import MediaPanel
 from ..widgets.overview import OverviewPanel
@@ -90,7 +91,7 @@ class RunScreen(Screen[None]):
                 yield Lazy(FilesPanel(self.run_id))
             with TabPane("6 Media", id="media"):
                 yield Lazy(MediaPanel(self.app.store_root, self.run_id))
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.poll()

@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from tracktui.store import Reader, StoreError
 
 from .. import prefs
 from ..messages import RunsPolled
 from ..query import QueryError, parse
 from ..text import safe_text
+from ..widgets.footer import KeysFooter
 from ..widgets.runs_table import RunsTable, all_columns, default_columns
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class RunsScreen(Screen[None]):
             yield Static(id="filter-error")
         yield RunsTable(id="runs")
         yield Static(Text(EMPTY_HELP), id="empty")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(RunsTable)
