@@ -51,6 +51,12 @@ async def _open_run(pilot, tab: str | None = None) -> None:  # type: ignore[no-u
         tabs = screen.query_one(TabbedContent)
         await wait_for(pilot, lambda: pilot.app.focused is not None and tabs.active_pane is not None
                        and tabs.active_pane in pilot.app.focused.ancestors)
+    if tab == "4":  # the lazily mounted overview gets the focus on its panel or on its tree depending on timing:
+        from textual.widgets import Tree  # take the tree, as a user pressing tab would, so its cursor row shows
+
+        tree = screen.query_one(OverviewPanel).query_one(Tree)
+        tree.focus()
+        await wait_for(pilot, lambda: tree.has_focus and tree.cursor_line >= 0)
     await pilot.pause(0.3)
     await pilot.pause()
 
