@@ -55,8 +55,15 @@ async def _open_run(pilot, tab: str | None = None) -> None:  # type: ignore[no-u
         from textual.widgets import Tree  # take the tree, as a user pressing tab would, so its cursor row shows
 
         tree = screen.query_one(OverviewPanel).query_one(Tree)
-        tree.focus()
-        await wait_for(pilot, lambda: tree.has_focus and tree.cursor_line >= 0)
+
+        def tree_focused() -> bool:
+            if not tree.has_focus:
+                tree.focus()  # again, should the tab's own focusing have come after ours
+            if tree.cursor_line < 0:
+                tree.cursor_line = 0  # a tree focused before its nodes were added has no cursor row yet
+            return tree.has_focus and tree.cursor_line == 0
+
+        await wait_for(pilot, tree_focused, timeout=30)
     await pilot.pause(0.3)
     await pilot.pause()
 
