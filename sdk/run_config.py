@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from .keyed import KeyedValues
 
 
 def as_dict(obj: Any) -> dict[str, Any]:
@@ -22,7 +24,7 @@ def as_dict(obj: Any) -> dict[str, Any]:
     raise TypeError(f"config must be a dict or an argparse.Namespace, not {type(obj).__name__}")
 
 
-class Config(MutableMapping[str, Any]):
+class Config(KeyedValues):
     """Nested values stay nested; config.lr and config["lr"] are the same."""
 
     def __init__(self, data: Mapping[str, Any] | None = None,
@@ -34,36 +36,8 @@ class Config(MutableMapping[str, Any]):
         if self._on_change is not None:
             self._on_change(self._data)
 
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[str(key)] = value
-        self._changed()
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-        self._changed()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._data))
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __getattr__(self, key: str) -> Any:
-        if key.startswith("_"):
-            raise AttributeError(key)
-        try:
-            return self._data[key]
-        except KeyError:
-            raise AttributeError(f"config has no key {key!r}") from None
-
     def __setattr__(self, key: str, value: Any) -> None:
         self[key] = value
-
-    def __repr__(self) -> str:
-        return f"Config({self._data!r})"
 
     def update(self, d: Any = None, allow_val_change: bool | None = None, **kwargs: Any) -> None:  # type: ignore[override]
         """Merge a dict or Namespace (and keyword arguments) into the config, persisted once."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from tracktui.store.codec import metric_def
+
+from .keyed import KeyedValues
 
 AGGREGATES = ("min", "max", "mean", "last", "first", "none")
 
@@ -22,7 +23,7 @@ def parse_summary(spec: str | None) -> tuple[str, ...]:
     return ("none",) if "none" in parts else parts
 
 
-class Summary(MutableMapping[str, Any]):
+class Summary(KeyedValues):
     """Dict-like; assignment overrides a key until it is logged again, as in wandb."""
 
     def __init__(self) -> None:
@@ -32,34 +33,8 @@ class Summary(MutableMapping[str, Any]):
         self._key_aggs: dict[str, tuple[str, ...] | None] = {}  # cache: key -> aggregates (None: plain last)
         self.dirty = False
 
-    # ---- dict protocol (user side)
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
+    def _changed(self) -> None:
         self.dirty = True
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-        self.dirty = True
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._data))
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __getattr__(self, key: str) -> Any:
-        if key.startswith("_"):
-            raise AttributeError(key)
-        try:
-            return self._data[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def __repr__(self) -> str:
-        return f"Summary({self._data!r})"
 
     def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Set several keys."""
