@@ -24,9 +24,11 @@ from tracktui.store.procinfo import hostname, process_start_time
 from tracktui.store.writer import Writer, apply_run_updates, insert_run
 
 from . import names
+from .errors import Error
 from .run_config import Config, as_dict
 from .run_summary import Summary
 from .runs import FINISH_TIMEOUT_ON_SIGNAL, RESUME_MODES, Run, live_runs
+from .term import termlog
 from .warn import warn_once
 
 current: Run | None = None
@@ -35,19 +37,17 @@ _exit_code: int | None = None
 _prev_excepthook = sys.excepthook
 _prev_signal_handlers: dict[int, Any] = {}
 
-_KNOWN_IGNORED = {"entity", "save_code", "anonymous", "allow_val_change", "sync_tensorboard", "monitor_gym",
-                  "magic", "settings", "reinit", "force", "fork_from", "resume_from", "config_exclude_keys",
-                  "config_include_keys"}
-
-
-class Error(Exception):
-    """A usage error of the SDK (e.g. log() before init())."""
+_KNOWN_IGNORED = {"anonymous", "allow_val_change", "sync_tensorboard", "monitor_gym", "magic", "force",
+                  "fork_from", "resume_from", "config_exclude_keys", "config_include_keys"}
+REINIT_MODES = ("return_previous", "finish_previous", "create_new", "default")
+_active: list[Any] = []  # runs started by init() in this process and not finished, oldest first
 
 
 def init(project: str | None = None, name: str | None = None, config: Any = None, group: str | None = None,
          job_type: str | None = None, tags: Sequence[str] | None = None, notes: str | None = None,
          dir: str | os.PathLike[str] | None = None, id: str | None = None, resume: bool | str | None = None,
-         mode: str | None = None, durable: bool = False, **kwargs: Any) -> Run:
+         mode: str | None = None, durable: bool = False, reinit: bool | str | None = None, settings: Any = None,
+         entity: str | None = None, save_code: bool | None = None, **kwargs: Any) -> Run:
     """Start recording a run into the local store and return it.
 
     Args:
@@ -60,23 +60,53 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
         resume: "allow" (or True) continues run `id` if it exists, "must" requires it, "never" refuses it.
         mode: "disabled" makes every call a cheap no-op (also TRACKTUI_MODE=disabled).
         durable: synchronous=FULL: every batch survives a power loss, at some cost in speed.
+        reinit: what a second init() does while a run of this process is active, as in wandb:
+            "return_previous" (the default; False too) returns that run; "finish_previous" (True) finishes
+            the active runs and starts a new one; "create_new" starts another run alongside, which does not
+            become tracktui.run. "default": finish_previous in a notebook, return_previous elsewhere.
+        settings: a tracktui.Settings or dict (wandb's names; see tracktui.settings and tracktui.capture).
+        entity: kept as run.entity. save_code: store the script being run as the file code/<name>.
 
     Raises:
         tracktui.store.StoreError: the store cannot be written (the message names the path and why).
         ValueError: a bad argument (an unknown resume mode, a run that must or must not exist).
     """
     global current
+    from . import settings as settings_mod
+
     unknown = set(kwargs) - _KNOWN_IGNORED
     if unknown:
         warn_once("init-kwargs", f"tracktui: init() ignores {', '.join(sorted(unknown))}")
+    given = settings_mod.init_args(settings)  # an init() argument wins over the same setting
+    project, name, group, job_type = (_pick(project, given, "project"), _pick(name, given, "name"),
+                                      _pick(group, given, "group"), _pick(job_type, given, "job_type"))
+    tags, notes, id, resume = (_pick(tags, given, "tags"), _pick(notes, given, "notes"), _pick(id, given, "id"),
+                               _pick(resume, given, "resume"))
+    mode, reinit = _pick(mode, given, "mode"), _pick(reinit, given, "reinit")
+    entity, save_code = _pick(entity, given, "entity"), _pick(save_code, given, "save_code")
     mode = mode or os.environ.get("TRACKTUI_MODE") or "online"
     if mode not in ("online", "offline", "disabled", "shared"):
         raise ValueError(f"mode must be 'online', 'offline' or 'disabled', got {mode!r}")
-    if current is not None:
-        current.finish()
+    reinit = _reinit_mode(reinit)
+    previous = _active[-1] if _active else None
+    if previous is not None:
+        if reinit == "finish_previous":
+            for r in reversed(list(_active)):
+                r.finish()
+        elif reinit != "create_new":
+            if resume == "must":
+                raise Error(f"init(resume='must') while run {previous.name} is active: finish it first, or pass "
+                            "reinit='create_new'")
+            termlog(f"init() called while run {previous.name} is active; returning it "
+                    "(reinit='finish_previous' finishes it and starts a new run)")
+            return previous  # type: ignore[no-any-return]
+        elif id is not None and any(r.id == str(id) for r in _active):
+            raise Error(f"run ID {id} is in use by an active run of this process")
     if mode == "disabled":
         run: Run = DisabledRun(project=project, name=name, config=config)  # type: ignore[assignment]
-        current = run
+        _active.append(run)
+        if reinit != "create_new":
+            current = run
         return run
     if resume is True or resume == "auto":
         resume = "allow"
@@ -93,12 +123,46 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
         conn, root, run_id, explicit_id=id is not None, resume=resume or None, project=project, name=name,
         config=cfg, group=group, job_type=job_type, tags=list(tags or ()), notes=notes, durable=durable,
         join=join))
-    current = run
+    run._init_settings = {**settings_mod.as_dict(settings), "mode": mode}
+    run._entity = None if entity is None else str(entity)
+    _active.append(run)
+    if reinit != "create_new":
+        current = run
     _install_hooks()
     from . import capture
 
-    capture.start(run, kwargs.get("settings"))
+    capture.start(run, settings)
+    if save_code:
+        _save_program(run)
     return run
+
+
+def _pick(value: Any, given: dict[str, Any], key: str) -> Any:
+    return given.get(key) if value is None else value
+
+
+def _reinit_mode(reinit: Any) -> str:
+    """reinit as one of finish_previous, create_new, return_previous."""
+    if reinit is True:
+        return "finish_previous"
+    if reinit is None or reinit is False:
+        reinit = "default"
+    if reinit not in REINIT_MODES:
+        raise ValueError(f"reinit must be one of {', '.join(REINIT_MODES)} (or True/False), got {reinit!r}")
+    if reinit == "default":
+        from .settings import in_notebook
+
+        return "finish_previous" if in_notebook() else "return_previous"
+    return str(reinit)
+
+
+def _save_program(run: Run) -> None:
+    try:
+        from . import code
+
+        code.save_program(run)
+    except Exception as e:  # noqa: BLE001 - saving code never stops the run
+        warn_once("save-code", f"tracktui: save_code: the script was not stored ({type(e).__name__}: {e})")
 
 
 def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, resume: str | None,
@@ -156,14 +220,17 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
               tags=[str(t) for t in tags], notes=notes, config=config, summary=summary,
               start_step=start_step, metric_defs=defs, durable=durable, created_at=created_at)
     run._joined = joined
+    run.resumed = row is not None and not joined
     return run
 
 
 def forget(run: Run) -> None:
-    """The run finished: it is no longer the current run."""
+    """The run finished: it is no longer the current run, nor active."""
     global current
     if current is run:
         current = None
+    if run in _active:
+        _active.remove(run)
 
 
 def require_run(what: str) -> Run:
@@ -248,15 +315,56 @@ class DisabledRun:
         self.config = Config(as_dict(config))
         self.summary = Summary()
         self.step = 0
-        self.dir = None
         self.tags: tuple[str, ...] = ()
         self.path = f"{self.project}/{self.id}"
         self.url = None
+        self.entity = ""
+        self.offline = True
+        self.resumed = False
+        self.sweep_id = None
+        self._dir: str | None = None
+
+    @property
+    def dir(self) -> str:
+        """A temporary directory (made on first use), so that scripts writing into run.dir still work."""
+        if self._dir is None:
+            import tempfile
+
+            self._dir = tempfile.mkdtemp(prefix="tracktui-disabled-")
+        return self._dir
+
+    @property
+    def settings(self) -> Any:
+        """Settings(mode="disabled", ...)."""
+        from .settings import Settings
+
+        return Settings(mode="disabled", project=self.project, run_id=self.id, run_name=self.name)
 
     def log(self, data: Any, step: int | None = None, commit: bool | None = None) -> None:
         """No-op."""
 
-    def define_metric(self, *args: Any, **kwargs: Any) -> None:
+    def define_metric(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """No-op; returns a Metric as Run.define_metric does."""
+        from .metric import Metric
+
+        return Metric(str(name))
+
+    def get_url(self) -> None:
+        """None."""
+
+    def get_project_url(self) -> None:
+        """None."""
+
+    def get_sweep_url(self) -> None:
+        """None."""
+
+    def alert(self, *args: Any, **kwargs: Any) -> None:
+        """No-op."""
+
+    def mark_preempting(self) -> None:
+        """No-op."""
+
+    def log_code(self, *args: Any, **kwargs: Any) -> None:
         """No-op."""
 
     def save(self, *args: Any, **kwargs: Any) -> list[str]:

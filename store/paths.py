@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 
 DB_NAME = "tracktui.db"
@@ -27,6 +29,14 @@ def resolve_root(dir: str | os.PathLike[str] | None = None) -> Path:
 def db_path(root: Path) -> Path:
     """The one SQLite database of a store root."""
     return root / DB_NAME
+
+
+def run_files_dir(root: Path, run_id: str) -> Path:
+    """A run's own files directory (run.dir): root/files/<run id>, or a digest of the id where the id is not
+    a plain name (ids can come from users and the environment; a path is never built from one)."""
+    safe = run_id if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", run_id) else (
+        "id-" + hashlib.sha256(run_id.encode("utf-8", "surrogatepass")).hexdigest()[:32])
+    return root / "files" / safe
 
 
 # Filesystems on which SQLite's WAL (shared memory, POSIX locks) is unsafe.

@@ -365,6 +365,11 @@ class Reader:
                          (run_id, n))
         return rows[::-1]
 
+    def alerts(self, run_id: str, since_seq: int = 0, limit: int = 1000) -> list[tuple[int, float, str]]:
+        """run.alert() lines (seq, ts, line) after since_seq, oldest first (codec.parse_alert reads a line)."""
+        return self._all("SELECT seq, ts, line FROM logs WHERE run_id = ? AND seq > ? AND stream = ? "
+                         "ORDER BY seq LIMIT ?", (run_id, since_seq, codec.ALERT_STREAM, limit))
+
     def files(self, run_id: str) -> list[tuple[str, int, float]]:
         """Files attached to a run: (name, size, created_at)."""
         return self._all("SELECT name, size, created_at FROM files WHERE run_id = ? ORDER BY name", (run_id,))

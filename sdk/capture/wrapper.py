@@ -82,7 +82,7 @@ def main(args: argparse.Namespace, dir: str | None = None, default_project: str 
         print(f"tracktui run: not recording this run ({e}); running the command anyway", file=sys.stderr)
         return _run_plain(cmd)
     env = dict(os.environ)
-    env.update(TRACKTUI_RUN_ID=run.id, TRACKTUI_JOIN="1", TRACKTUI_DIR=str(run.dir),
+    env.update(TRACKTUI_RUN_ID=run.id, TRACKTUI_JOIN="1", TRACKTUI_DIR=str(run._root),
                TRACKTUI_PROJECT=run.project)
     outputs = [_output_for(1), _output_for(2)]  # (the child's end, our end, is a pty)
     if not all(is_pty for _, _, is_pty in outputs):
