@@ -14,7 +14,7 @@ from typing import Any
 from tracktui.store import codec
 
 from .term import termlog
-from .warn import warn_once
+from .warn import lost, warn_once
 
 DEFAULT_WAIT = 60.0  # seconds, as wandb's default wait_duration
 MAX_TITLE = 1_000
@@ -60,7 +60,7 @@ def alert(run: Any, title: Any, text: Any, level: Any = None, wait_duration: Any
     title_s = str(title)[:MAX_TITLE]
     text_s = " ".join(str(text).splitlines())[:MAX_TEXT]
     if run._finished:
-        warn_once(f"alert-after-finish:{run.id}", f"tracktui: alert() after run {run.name} finished; not recorded")
+        lost(f"alert-after-finish:{run.id}", f"tracktui: alert() after run {run.name} finished; not recorded")
         return False
     now = time.time()
     with run._lock:

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import files
 from .term import termwarn
-from .warn import warn_once
+from .warn import lost
 
 PREFIX = "code/"
 MAX_FILES = 1000
@@ -73,12 +73,12 @@ def log_code(run: Any, root: str | os.PathLike[str] | None = None,
             if not _call(include_fn, path, base) or _call(exclude_fn, path, base):
                 continue
         except Exception as e:  # noqa: BLE001 - a user's filter that fails skips the file, not the run
-            warn_once(f"log-code-filter:{type(e).__name__}", f"tracktui: log_code(): the filter failed on {path} "
+            lost(f"log-code-filter:{type(e).__name__}", f"tracktui: log_code(): the filter failed on {path} "
                                                               f"({type(e).__name__}: {e}); file skipped")
             continue
         found.append(path)
         if len(found) >= MAX_FILES:
-            warn_once("log-code-many", f"tracktui: log_code() stores at most {MAX_FILES} files; the rest of "
+            lost("log-code-many", f"tracktui: log_code() stores at most {MAX_FILES} files; the rest of "
                                        f"{base} was not stored (pass root= or include_fn= to narrow it)")
             break
     if not found:

@@ -21,6 +21,7 @@ from typing import Any
 from tracktui.store import codec
 from tracktui.store.paths import resolve_root
 from tracktui.store.procinfo import hostname, process_start_time
+from tracktui.store.reader import derive_state
 from tracktui.store.writer import Writer, apply_run_updates, insert_run
 
 from . import names
@@ -88,10 +89,11 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
     if mode not in ("online", "offline", "disabled", "shared"):
         raise ValueError(f"mode must be 'online', 'offline' or 'disabled', got {mode!r}")
     reinit = _reinit_mode(reinit)
-    previous = _active[-1] if _active else None
+    active = _own_active()
+    previous = active[-1] if active else None
     if previous is not None:
         if reinit == "finish_previous":
-            for r in reversed(list(_active)):
+            for r in reversed(active):
                 r.finish()
         elif reinit != "create_new":
             if resume == "must":
@@ -100,7 +102,7 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
             termlog(f"init() called while run {previous.name} is active; returning it "
                     "(reinit='finish_previous' finishes it and starts a new run)")
             return previous  # type: ignore[no-any-return]
-        elif id is not None and any(r.id == str(id) for r in _active):
+        elif id is not None and any(r.id == str(id) for r in active):
             raise Error(f"run ID {id} is in use by an active run of this process")
     if mode == "disabled":
         run: Run = DisabledRun(project=project, name=name, config=config)  # type: ignore[assignment]
@@ -137,6 +139,12 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
     return run
 
 
+def _own_active() -> list[Any]:
+    """The active runs this process started (a forked child starts afresh, as wandb's does)."""
+    pid = os.getpid()
+    return [r for r in _active if getattr(r, "_pid", pid) == pid]
+
+
 def _pick(value: Any, given: dict[str, Any], key: str) -> Any:
     return given.get(key) if value is None else value
 
@@ -170,7 +178,8 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
                       job_type: str | None, tags: list[str], notes: str | None, durable: bool,
                       join: bool = False) -> Run:
     row = conn.execute("SELECT name, project, config, summary, metric_defs, last_step, created_at, tags, "
-                       "run_group, job_type, notes FROM runs WHERE id = ?", (run_id,)).fetchone()
+                       "run_group, job_type, notes, state, host, pid, pid_started_at, heartbeat_at "
+                       "FROM runs WHERE id = ?", (run_id,)).fetchone()
     if row is None and resume == "must":
         raise ValueError(f"resume='must' but there is no run {run_id!r} in {root}")
     if row is not None and (resume == "never" or (resume is None and explicit_id)):
@@ -186,7 +195,9 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
     start_step = 0
     created_at = now
     if row is not None:  # resume: continue after the last step, keep what was there
-        old_name, project, old_cfg, old_summary, old_defs, last_step, created_at, old_tags, g, jt, nt = row
+        old_name, project, old_cfg, old_summary, old_defs, last_step, created_at, old_tags, g, jt, nt = row[:11]
+        # Another live process owns it (a spawn child resuming its parent's run): join, do not take over.
+        join = join or _owned_elsewhere(*row[11:])
         merged = codec.loads(old_cfg)
         merged.update(config)
         config = merged
@@ -222,6 +233,14 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
     run._joined = joined
     run.resumed = row is not None and not joined
     return run
+
+
+def _owned_elsewhere(state: str, host: str | None, pid: int | None, pid_started_at: float | None,
+                     heartbeat_at: float | None) -> bool:
+    """Is the run still running in another process (alive on this host, or a fresh heartbeat elsewhere)?"""
+    if host == hostname() and pid == os.getpid():
+        return False
+    return derive_state(state, host, pid, pid_started_at, heartbeat_at) == "running"
 
 
 def forget(run: Run) -> None:
@@ -284,14 +303,16 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> N
 
         killed = issubclass(exc_type, KeyboardInterrupt)
         text = None if killed else "".join(traceback.format_exception(exc_type, exc, tb))
+        deadline = time.monotonic() + FINISH_TIMEOUT_ON_SIGNAL
         for run in live_runs():
             run.finish(exit_code=130 if killed else 1, _state="killed" if killed else "failed",
-                       _timeout=FINISH_TIMEOUT_ON_SIGNAL, _error=text)
+                       _timeout=max(0.0, deadline - time.monotonic()), _error=text)
 
 
 def _on_signal(signum: int, frame: Any) -> None:
+    deadline = time.monotonic() + FINISH_TIMEOUT_ON_SIGNAL  # for all runs together, then the signal goes on
     for run in live_runs():
-        run.finish(exit_code=128 + signum, _state="killed", _timeout=FINISH_TIMEOUT_ON_SIGNAL)
+        run.finish(exit_code=128 + signum, _state="killed", _timeout=max(0.0, deadline - time.monotonic()))
     prev = _prev_signal_handlers.get(signum, signal.SIG_DFL)
     if callable(prev):
         prev(signum, frame)
