@@ -69,7 +69,7 @@ class Config(KeyedValues):
 
             if in_notebook():
                 return False
-        warn_once(f"config-change:{key}",
+        warn_once(f"config-change:{id(self)}:{key}",
                   f"tracktui: config[{key!r}] is already {_short(self._data[key])}; not changed to {_short(value)} "
                   "(pass allow_val_change=True to config.update() to change it)")
         return True
