@@ -78,18 +78,16 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
     unknown = set(kwargs) - _KNOWN_IGNORED
     if unknown:
         warn_once("init-kwargs", f"tracktui: init() ignores {', '.join(sorted(unknown))}")
-    given = settings_mod.init_args(settings)  # an init() argument wins over the same setting
-    project, name, group, job_type = (_pick(project, given, "project"), _pick(name, given, "name"),
-                                      _pick(group, given, "group"), _pick(job_type, given, "job_type"))
-    tags, notes, id, resume = (_pick(tags, given, "tags"), _pick(notes, given, "notes"), _pick(id, given, "id"),
-                               _pick(resume, given, "resume"))
-    mode, reinit = _pick(mode, given, "mode"), _pick(reinit, given, "reinit")
-    entity, save_code = _pick(entity, given, "entity"), _pick(save_code, given, "save_code")
+    g = settings_mod.init_args(settings)  # an init() argument wins over the same setting
+    project, name, group = _pick(project, g, "project"), _pick(name, g, "name"), _pick(group, g, "group")
+    job_type, tags, notes = _pick(job_type, g, "job_type"), _pick(tags, g, "tags"), _pick(notes, g, "notes")
+    id, resume, mode = _pick(id, g, "id"), _pick(resume, g, "resume"), _pick(mode, g, "mode")
+    reinit, entity, save_code = _pick(reinit, g, "reinit"), _pick(entity, g, "entity"), _pick(save_code, g, "save_code")
     mode = mode or os.environ.get("TRACKTUI_MODE") or "online"
     if mode not in ("online", "offline", "disabled", "shared"):
         raise ValueError(f"mode must be 'online', 'offline' or 'disabled', got {mode!r}")
     reinit = _reinit_mode(reinit)
-    active = _own_active()
+    active = active_runs()
     previous = active[-1] if active else None
     if previous is not None:
         if reinit == "finish_previous":
@@ -139,8 +137,9 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
     return run
 
 
-def _own_active() -> list[Any]:
-    """The active runs this process started (a forked child starts afresh, as wandb's does)."""
+def active_runs() -> list[Any]:
+    """Runs that init() started in this process and that are not finished, oldest first (a forked child
+    starts afresh, as wandb's does)."""
     pid = os.getpid()
     return [r for r in _active if getattr(r, "_pid", pid) == pid]
 

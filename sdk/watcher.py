@@ -4,8 +4,9 @@ This module is tracktui.watcher because the name tracktui.watch belongs to the m
 
 Every log_freq-th forward pass of the model (the first is the log_freq-th, as wandb counts) arms the
 hooks: parameters are logged then, gradients when the backward pass computes them, as keys
-"parameters/<name>" and "gradients/<name>", joining the step the training loop logs next (log(..., commit=False)). torch is only
-imported when watch() is called; hooks never raise into training (a failure warns once).
+"parameters/<name>" and "gradients/<name>", joining the step the training loop logs next
+(log(..., commit=False)). torch is only imported when watch() is called; hooks never raise into training
+(a failure warns once).
 """
 
 from __future__ import annotations

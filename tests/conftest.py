@@ -9,7 +9,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import tracktui
 from tracktui import lifecycle
 
 
@@ -22,8 +21,8 @@ def store_dir(tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def _no_open_run():
     yield
-    if lifecycle.current is not None:
-        tracktui.finish()
+    for run in reversed(lifecycle.active_runs()):  # a run left open would be what the next init() returns
+        run.finish()
 
 
 def run_script(code: str, store: Path, *args: str, timeout: float = 60, check: bool = True,

@@ -43,7 +43,8 @@ _ALIASES = {"disable_git": ("git", True), "x_disable_stats": ("system", True),
             "_disable_meta": ("metadata", True),
             "x_stats_sampling_interval": ("system_interval", False)}
 _CONSOLE_MODES = {"python": "python", "wrap": "python", "wrap_raw": "python", "wrap_emu": "python",
-                  "auto": "python", "on": "python", "true": "python", "fd": "fd", "redirect": "fd", "off": "off", "false": "off", "0": "off", "none": "off"}
+                  "auto": "python", "on": "python", "true": "python", "fd": "fd", "redirect": "fd", "off": "off",
+                  "false": "off", "0": "off", "none": "off"}
 
 
 class Settings:

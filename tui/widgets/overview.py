@@ -14,10 +14,10 @@ from tracktui.store import RunRecord
 from tracktui.store.codec import parse_alert
 
 from ..format import clock, duration, number, scalar, state_text, value_text
+from ..text import safe_text
 
 ALERT_STYLE = {"INFO": "cyan", "WARN": "yellow", "ERROR": "bold red"}
 MAX_ALERTS = 20  # the newest shown
-from ..text import safe_text
 
 
 def _kv_table(rows: list[tuple[str, Any]]) -> Table:
