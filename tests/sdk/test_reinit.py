@@ -173,3 +173,25 @@ def test_config_and_summary_after_init_are_the_runs(store_dir):
     run.finish()
     with pytest.raises(tracktui.Error):
         tracktui.config.update({"b": 2})  # after finish: the placeholder again
+
+
+# ---------------------------------------------------------------- Settings
+
+
+def test_settings_give_init_arguments_and_capture_switches(store_dir):
+    s = tracktui.Settings(project="from-settings", run_name="nm", run_tags=("a",), entity="team",
+                          console="off", disable_git=True, x_disable_stats=True, x_disable_meta=True,
+                          start_method="thread", _unknown_private=1)
+    s.update({"run_notes": "n"}, run_group="g")
+    assert s.start_method == "thread" and s.to_dict()["run_group"] == "g"
+    with pytest.raises(AttributeError):
+        s.not_a_setting  # noqa: B018
+    run = tracktui.init(dir=store_dir, name="explicit", settings=s)  # an argument wins over a setting
+    print("to the console")
+    assert (run.project, run.name, run.tags, run.notes, run.group, run.entity) == (
+        "from-settings", "explicit", ("a",), "n", "g", "team")
+    assert run.settings.start_method == "thread" and run.settings.run_name == "explicit"
+    run.finish()
+    rec = tracktui.Api(store_dir).run(run.id)
+    assert rec.logs() == [] and rec.system() == {} and rec.metadata in ({}, None)  # all switched off
+
