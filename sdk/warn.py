@@ -18,7 +18,7 @@ class TrackTuiWarning(UserWarning):
 
 
 _seen: set[str] = set()
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a signal handler may report while its thread is reporting
 
 
 def warn_once(cause: str, message: str) -> None:

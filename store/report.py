@@ -14,7 +14,7 @@ import threading
 logger = logging.getLogger("tracktui")
 
 _seen: set[str] = set()
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a signal handler may report while its thread is reporting
 
 
 def once(cause: str, message: str) -> None:

@@ -30,6 +30,9 @@ HEARTBEAT_INTERVAL = 5.0  # seconds between heartbeats of an idle run
 WAKE_AT = 2_000  # queued records that wake the writer before the interval ends
 GIVE_UP_AFTER = 5  # failed batches in a row after which flush() stops waiting (records stay queued)
 MAX_QUEUED = 10_000  # records in memory before put() waits for the writer (bounds RSS)
+MIN_QUEUED = 2_000  # the queue bound never drops below this (nor below WAKE_AT)
+BATCH_SECONDS = 0.2  # a batch holds what the writer commits in about this long: what a kill -9 can lose is
+#                      the batch in flight plus the one queued behind it (README: "How much a kill -9 loses")
 RETRY_PAUSES = (0.25, 0.5, 1.0, 2.0, 4.0)  # seconds before retrying a batch the store refused; then the last
 
 # Words of the sqlite3.OperationalError messages that are about the store, not the records: such a batch is
@@ -362,6 +365,8 @@ class Writer:
         self._state_fns: dict[str, Callable[[bool], dict[str, Any] | None]] = {}
         self._metric_ids: dict[tuple[str, str], dict[str, int]] = {}
         self._closed = False
+        # Records queued before put() waits: what the writer commits in BATCH_SECONDS, as last measured.
+        self.max_queued = MAX_QUEUED
         self._failures = 0  # consecutive batches the store refused
         self._last_heartbeat = 0.0
         self._unsent_state: dict[str, dict[str, Any]] = {}  # run columns of a batch that was rolled back
@@ -382,11 +387,11 @@ class Writer:
         n = len(q)
         if n >= WAKE_AT:
             self._wake.set()
-            if n >= MAX_QUEUED:
+            if n >= self.max_queued:
                 self._backpressure()
 
     def _backpressure(self) -> None:
-        while len(self._queue) >= MAX_QUEUED:
+        while len(self._queue) >= self.max_queued:
             if not self._thread.is_alive():
                 self._write_pending()  # the writer died: write inline rather than lose data
                 return
@@ -477,10 +482,14 @@ class Writer:
             n = len(q)
             if not n and not heartbeat and not self._unsent_state:
                 return
+            n = min(n, self.max_queued)  # the rest is the next batch, right after this one
             popleft = q.popleft  # callers append at the right while we take from the left: both atomic
             records = [popleft() for _ in range(n)]
+            started = time.monotonic()
             try:
                 self._commit(records, heartbeat)
+                if n >= WAKE_AT:
+                    self._measure(n, time.monotonic() - started)
             except Exception as e:
                 if _transient(e):
                     q.extendleft(reversed(records))
@@ -492,8 +501,16 @@ class Writer:
             if heartbeat:
                 self._last_heartbeat = now
             _set_syncs(records)
+            if len(q) >= WAKE_AT:
+                self._wake.set()  # a backlog: the next batch at once
         with self._drained:
             self._drained.notify_all()
+
+    def _measure(self, n: int, seconds: float) -> None:
+        """Size the queue to what the writer commits in BATCH_SECONDS (smoothed over batches)."""
+        fit = n * BATCH_SECONDS / max(seconds, 1e-6)
+        bound = 0.5 * self.max_queued + 0.5 * fit
+        self.max_queued = int(min(MAX_QUEUED, max(MIN_QUEUED, bound)))
 
     def _isolate(self, records: list[Record], heartbeat: bool) -> None:
         """Commit every record that can be, in order, and drop the ones that fail on their own.
