@@ -110,7 +110,7 @@ def redact_value(key: Any, value: Any) -> Any:
         return value if all(out[k] is v for k, v in value.items()) else out
     if isinstance(value, (list, tuple)):
         items = [redact_value("", v) for v in value]
-        return value if all(a is b for a, b in zip(items, value)) else items
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
 
 
