@@ -400,7 +400,8 @@ def connect_reader(root: Path) -> StoreConnection | None:
         except sqlite3.OperationalError as e:
             if conn is not None:
                 conn.close()
-            if not _needs_write_access(e):
+            writable = os.access(root, os.W_OK | os.X_OK) and os.access(path, os.W_OK)
+            if writable or not _needs_write_access(e):  # a store we may write is read live, or not at all
                 raise
             conn = _open_ro(path, immutable=True)
             version = _identify(conn, root)
