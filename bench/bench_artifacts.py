@@ -67,7 +67,8 @@ def main() -> None:
         with open(ckpt, "rb") as f:
             while chunk := f.read(16 << 20):
                 raw.execute("BEGIN IMMEDIATE")
-                raw.execute("INSERT INTO blobs VALUES (?, ?, ?)", (hashlib.sha256(chunk).hexdigest(), len(chunk), chunk))
+                sha = hashlib.sha256(chunk).hexdigest()
+                raw.execute("INSERT INTO blobs VALUES (?, ?, ?)", (sha, len(chunk), chunk))
                 raw.execute("COMMIT")
         t_raw = time.perf_counter() - t0
         raw.close()
@@ -130,7 +131,8 @@ def main() -> None:
         print(f"download:                            {t_down:7.2f} s   byte-exact: {h2 == h.hexdigest()}")
         if waits:
             waits.sort()
-            print(f"metrics durable while it stored:     {len(waits)} flushes, median {waits[len(waits) // 2] * 1000:.0f} ms, "
+            median = waits[len(waits) // 2] * 1000
+            print(f"metrics durable while it stored:     {len(waits)} flushes, median {median:.0f} ms, "
                   f"max {waits[-1] * 1000:.0f} ms")
 
 

@@ -111,16 +111,19 @@ def test_lineage_producer_and_consumers(store_dir, tmp_path):
         rerun.log_artifact(_artifact("mnist", data, type="dataset"))
     with _init(store_dir, name="eval") as ev:
         ev.use_artifact("cnn:best", type="model")
+        given = ev.use_artifact(_artifact("labels", _write(tmp_path / "labels.txt", b"cat"), type="dataset"))
+        ev.use_artifact(used)  # an artifact object read before: its use is recorded too
     api = tracktui.Api(store_dir)
     mnist = api.artifact("mnist:v0")
-    assert mnist.logged_by().id == prep.id and [r.id for r in mnist.used_by()] == [train.id]
+    assert mnist.logged_by().id == prep.id and [r.id for r in mnist.used_by()] == [train.id, ev.id]
     assert [a.name for a in api.run(prep.id).logged_artifacts()] == ["mnist:v0"]
     assert [a.name for a in api.run(rerun.id).logged_artifacts()] == ["mnist:v0"]
     assert [a.name for a in api.run(train.id).used_artifacts()] == ["mnist:v0"]
     assert [a.name for a in api.run(train.id).logged_artifacts()] == ["cnn:v0"]
-    assert [a.name for a in api.run(ev.id).used_artifacts()] == ["cnn:v0"]
     assert api.artifact("cnn").logged_by().id == train.id and used.logged_by().id == prep.id
-    assert api.run(ev.id).logged_artifacts() == []
+    assert api.run(ev.id).logged_artifacts() == []  # a new artifact it used is stored, not made by it
+    assert [a.name for a in api.run(ev.id).used_artifacts()] == ["cnn:v0", "labels:v0", "mnist:v0"]
+    assert given.version == "v0" and given.logged_by() is None and [r.id for r in given.used_by()] == [ev.id]
 
 
 def test_download_round_trip_is_byte_exact(store_dir, tmp_path, monkeypatch):
@@ -255,13 +258,20 @@ def test_log_model_use_model_and_module_level_calls(store_dir, tmp_path, monkeyp
     assert kinds == {f"{name}:v0": "model", "dirmodel:v0": "model", "plain:v0": "weights"}
 
 
-def test_disabled_mode_stores_nothing(store_dir, tmp_path):
+def test_disabled_mode_stores_nothing(store_dir, tmp_path, monkeypatch):
     run = tracktui.init(dir=store_dir, mode="disabled")
     art = _artifact("ckpt", _write(tmp_path / "m.pt", b"m"))
     assert run.log_artifact(art) is art and art.version is None
     run.log_model(tmp_path / "m.pt")
     run.finish()
     assert not db_path(store_dir).exists()
+    with _init(store_dir) as real:  # a disabled run still reads what exists, and records nothing
+        real.log_artifact(art)
+    monkeypatch.setenv("TRACKTUI_DIR", str(store_dir))
+    disabled = tracktui.init(mode="disabled")
+    assert disabled.use_artifact("ckpt:latest").version == "v0"
+    disabled.finish()
+    assert _db(store_dir).execute("SELECT count(*) FROM artifact_runs WHERE role = 'used'").fetchone()[0] == 0
 
 
 def test_processes_logging_at_once_get_distinct_versions(store_dir, tmp_path):
