@@ -7,8 +7,8 @@
 
 Building an artifact checks its arguments and raises (a missing path is the caller's mistake, as in wandb).
 log_artifact reads the files at that moment, chunk by chunk: it hashes them and stores their bytes once
-(content-addressed) in short transactions, then records the version; a problem there is one warning and
-never an exception in the training loop. use_artifact answers at once (it resolves "name:v3", "name:alias"
+(content-addressed) in short transactions, then records the version; a problem there is one message through
+the `tracktui` logger (data not stored, see tracktui.warn) and never an exception in the training loop. use_artifact answers at once (it resolves "name:v3", "name:alias"
 or "name:latest" on the writer's connection) and records that the run used that version.
 """
 
@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from tracktui.store import artifacts as sart
 
-from .warn import warn_once
+from .warn import lost, warn_once
 
 BATCH_BLOBS = 1000  # small files stored per transaction at most
 
@@ -508,18 +508,18 @@ def _safe_name(text: str) -> str:
 def log_artifact(run: Any, artifact_or_path: Any, name: str | None = None, type: str | None = None,
                  aliases: Sequence[str] | None = None, tags: Sequence[str] | None = None) -> Artifact:
     """Store an artifact as a new version (or find the identical one) made by run; never raises for a
-    tracking problem (one warning), only for a bad argument (a path that is not there, a bad name)."""
+    tracking problem (one message), only for a bad argument (a path that is not there, a bad name)."""
     artifact = _as_artifact(artifact_or_path, name, type)
     if getattr(run, "_finished", False):
-        warn_once(f"artifact-after-finish:{run.id}", f"tracktui: log_artifact() after run {run.name} finished; "
-                                                     f"{artifact.name} was not stored")
+        lost(f"artifact-after-finish:{run.id}", f"tracktui: log_artifact() after run {run.name} finished; "
+                                                f"{artifact.name} was not stored")
         return artifact
     wanted = _clean_aliases([*artifact.aliases, *(aliases or [])])
     try:
         row = _store(run, artifact, wanted, run.id)
     except Exception as e:  # noqa: BLE001 - tracking never raises into training code
-        warn_once(f"log_artifact:{type_name(e)}", f"tracktui: log_artifact({artifact.name}) failed "
-                                                  f"({type_name(e)}: {e}); it was not stored, training goes on")
+        lost(f"log_artifact:{type_name(e)}", f"tracktui: log_artifact({artifact.name}) failed "
+                                             f"({type_name(e)}: {e}); it was not stored, training goes on")
         return artifact
     artifact._set_stored(run.dir, row)
     return artifact
@@ -544,8 +544,8 @@ def use_artifact(run: Any, artifact_or_name: Any, type: str | None = None,
     try:
         writer.execute_now(lambda conn: sart.use_version(conn, run.id, row.id))
     except Exception as e:  # noqa: BLE001 - the script gets its artifact; the lineage is what is lost
-        warn_once(f"use_artifact:{type_name(e)}", f"tracktui: recording that run {run.name} used "
-                                                  f"{row.name}:v{row.version} failed ({e})")
+        lost(f"use_artifact:{type_name(e)}", f"tracktui: recording that run {run.name} used "
+                                             f"{row.name}:v{row.version} failed ({e})")
     return artifact_or_name if isinstance(artifact_or_name, Artifact) else Artifact._from_row(run.dir, row)
 
 
