@@ -8,8 +8,9 @@
 Building an artifact checks its arguments and raises (a missing path is the caller's mistake, as in wandb).
 log_artifact reads the files at that moment, chunk by chunk: it hashes them and stores their bytes once
 (content-addressed) in short transactions, then records the version; a problem there is one message through
-the `tracktui` logger (data not stored, see tracktui.warn) and never an exception in the training loop. use_artifact answers at once (it resolves "name:v3", "name:alias"
-or "name:latest" on the writer's connection) and records that the run used that version.
+the `tracktui` logger (data not stored, see tracktui.warn) and never an exception in the training loop.
+use_artifact answers at once (it resolves "name:v3", "name:alias" or "name:latest" on the writer's
+connection) and records that the run used that version.
 """
 
 from __future__ import annotations
