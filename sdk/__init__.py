@@ -29,6 +29,9 @@ _LAZY = {
     "Html": ("media", "Html"),
     "Object3D": ("media", "Object3D"),
     "Text": ("media", "Text"),
+    "Molecule": ("media", "Molecule"),
+    "Plotly": ("media", "Plotly"),
+    "box3d": ("media", "box3d"),
     "plot": ("plot", None),
 }
 
@@ -97,4 +100,4 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
 
 __all__ = ["init", "log", "define_metric", "save", "watch", "unwatch", "finish", "Run", "Api", "Error",
            "TrackTuiWarning", "run", "config", "summary", "Image", "Table", "Histogram", "Audio", "Video",
-           "Html", "Object3D", "Text", "plot"]
+           "Html", "Object3D", "Text", "Molecule", "Plotly", "box3d", "plot"]
