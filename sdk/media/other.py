@@ -3,6 +3,7 @@ Video and Object3D live in their own modules and are re-exported here."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -186,6 +187,25 @@ def matplotlib_has_images(v: Any) -> bool:
     return any(len(getattr(ax, "images", ())) > 0 for ax in getattr(fig, "axes", ()))
 
 
+def _plain_arrays(v: Any) -> Any:
+    """JSON with plotly's base64 typed arrays ({"dtype", "bdata", "shape"}) turned into plain lists, as wandb
+    stores figures (readable without plotly.js)."""
+    if isinstance(v, dict):
+        if "bdata" in v and "dtype" in v and set(v) <= {"bdata", "dtype", "shape"}:
+            import base64
+
+            import numpy as np
+
+            a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
+            if v.get("shape"):
+                a = a.reshape([int(n) for n in str(v["shape"]).split(",")])
+            return a.tolist()
+        return {k: _plain_arrays(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain_arrays(x) for x in v]
+    return v
+
+
 class Plotly(FileMedia):
     """A plotly figure, stored as its JSON (plotly.io.to_json: data and layout), or a matplotlib figure turned
     into one by plotly's converter; a figure holding images raises ValueError (log it as tracktui.Image)."""
@@ -209,7 +229,7 @@ class Plotly(FileMedia):
         if not is_plotly_figure(val):
             raise ValueError(f"tracktui.Plotly takes a plotly figure or a matplotlib figure, not "
                              f"{type(val).__name__}")
-        text = val.to_json()
+        text = json.dumps(_plain_arrays(json.loads(val.to_json())))
         self._data = _text_bytes(text, "the plotly figure")
         meta: dict[str, Any] = {"format": "json", "traces": len(val.data)}
         title = getattr(getattr(val.layout, "title", None), "text", None)
