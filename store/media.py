@@ -123,6 +123,7 @@ def encode_gif(frames: Any, fps: float) -> bytes:
 
 
 VIDEO_CODECS = {"mp4": "libx264", "webm": "libvpx-vp9", "ogg": "libtheora"}  # what ffmpeg encodes each with
+VIDEO_MUXERS = {"mp4": "mp4", "webm": "webm", "ogg": "ogg"}
 
 
 def video_encoder() -> str | None:
@@ -151,11 +152,12 @@ def encode_ffmpeg(frames: Any, fps: float, fmt: str) -> bytes:
     pad_h, pad_w = a.shape[1] % 2, a.shape[2] % 2
     if pad_h or pad_w:
         a = np.pad(a, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)))
-    fd, path = tempfile.mkstemp(suffix="." + fmt)
+    fd, path = tempfile.mkstemp(suffix=".mkv")  # imageio takes no .ogg name: the muxer is named instead
     os.close(fd)
     try:
         with iio.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec=VIDEO_CODECS[fmt],
-                            pixelformat="yuv420p", macro_block_size=1, ffmpeg_log_level="error") as w:
+                            pixelformat="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
+                            output_params=["-f", VIDEO_MUXERS[fmt]]) as w:
             for f in a:
                 w.append_data(np.ascontiguousarray(f))
         with open(path, "rb") as f:

@@ -169,6 +169,16 @@ def test_video_mp4_from_frames(run: Any, read: Any) -> None:
     assert mp4_info(data) == {"duration": 2.0, "width": 28, "height": 28, "frames": 10, "fps": 5.0}
 
 
+@pytest.mark.parametrize("fmt,magic", [("webm", b"\x1aE\xdf\xa3"), ("ogg", b"OggS")])
+def test_video_webm_and_ogg_from_frames(run: Any, read: Any, fmt: str, magic: bytes) -> None:
+    pytest.importorskip("imageio_ffmpeg", reason="webm/ogg encoding needs the optional imageio and imageio-ffmpeg")
+    pytest.importorskip("imageio", reason="webm/ogg encoding needs the optional imageio and imageio-ffmpeg")
+    frames = np.random.default_rng(4).integers(0, 256, size=(6, 9, 11, 3), dtype=np.uint8)  # odd sizes
+    run.log({"v": wandb.Video(frames, format=fmt)})
+    item = read(run).media("v")[0]
+    assert item.meta["format"] == fmt and item.bytes()[:4] == magic  # encoded as asked, not the GIF fallback
+
+
 def test_video_mp4_without_an_encoder_is_a_gif_with_one_warning(
     run: Any, read: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
