@@ -113,6 +113,7 @@ def encode_gif(frames: Any, fps: float) -> bytes:
 
 VIDEO_CODECS = {"mp4": "libx264", "webm": "libvpx-vp9", "ogg": "libtheora"}  # what ffmpeg encodes each with
 VIDEO_MUXERS = {"mp4": "mp4", "webm": "webm", "ogg": "ogg"}
+VIDEO_MAGIC = {"mp4": b"ftyp", "webm": b"\x1aE\xdf\xa3", "ogg": b"OggS"}
 
 
 def video_encoder() -> str | None:
@@ -150,9 +151,12 @@ def encode_ffmpeg(frames: Any, fps: float, fmt: str) -> bytes:
             for f in a:
                 w.append_data(np.ascontiguousarray(f))
         with open(path, "rb") as f:
-            return f.read()
+            data = f.read()
     finally:
         os.unlink(path)
+    if VIDEO_MAGIC[fmt] not in data[:12]:  # ffmpeg failed (a missing codec...) and imageio did not say so
+        raise RuntimeError(f"ffmpeg wrote no {fmt} ({len(data)} bytes)")
+    return data
 
 
 def encode_video(frames: Any, meta: dict[str, Any]) -> bytes:
@@ -163,9 +167,9 @@ def encode_video(frames: Any, meta: dict[str, Any]) -> bytes:
         try:
             return encode_ffmpeg(frames, fps, fmt)
         except Exception as e:  # noqa: BLE001 - no encoder, a codec missing from ffmpeg...: keep the frames
-            _warn_once(f"video-encode:{fmt}:{type(e).__name__}",
-                       f"tracktui.Video: encoding {fmt} failed ({type(e).__name__}: {e}); the video is stored "
-                       f"as GIF instead")
+            report.once(f"video-encode:{fmt}:{type(e).__name__}",
+                        f"tracktui.Video: encoding {fmt} failed ({type(e).__name__}: {e}); the video is stored "
+                        f"as GIF instead")
             meta["format"] = "gif"
     return encode_gif(frames, fps)
 

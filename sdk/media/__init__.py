@@ -63,8 +63,6 @@ def is_media(v: Any) -> bool:
     list/array of numbers."""
     if isinstance(v, Media):
         return True
-    if _figure(v):
-        return True
     if isinstance(v, (list, tuple)):
         if not v:
             return False
@@ -77,7 +75,7 @@ def is_media(v: Any) -> bool:
         kind = getattr(v.dtype, "kind", None)
         is_number = kind in ("b", "i", "u", "f") or (kind is None and "complex" not in str(v.dtype))
         return isinstance(size, int) and size > 1 and is_number
-    return False
+    return _figure(v)
 
 
 def _items(obj: Any) -> tuple[list[_store_media.Item], dict[str, Any]]:

@@ -179,6 +179,19 @@ def test_video_webm_and_ogg_from_frames(run: Any, read: Any, fmt: str, magic: by
     assert item.meta["format"] == fmt and item.bytes()[:4] == magic  # encoded as asked, not the GIF fallback
 
 
+def test_video_the_encoder_fails_on_the_writer_gif_is_stored(
+    run: Any, read: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    pytest.importorskip("imageio_ffmpeg", reason="mp4 encoding needs the optional imageio and imageio-ffmpeg")
+    from tracktui.store import media as smedia
+
+    monkeypatch.setitem(smedia.VIDEO_CODECS, "mp4", "no-such-codec")  # ffmpeg itself refuses
+    run.log({"v": wandb.Video(np.zeros((3, 3, 8, 8), dtype=np.uint8), format="mp4")})
+    item = read(run).media("v")[0]
+    assert item.meta["format"] == "gif" and item.bytes()[:4] == b"GIF8"
+    assert "stored as GIF instead" in caplog.text
+
+
 def test_video_mp4_without_an_encoder_is_a_gif_with_one_warning(
     run: Any, read: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
