@@ -29,6 +29,9 @@ _LAZY = {
     "Html": ("media", "Html"),
     "Object3D": ("media", "Object3D"),
     "Text": ("media", "Text"),
+    "Molecule": ("media", "Molecule"),
+    "Plotly": ("media", "Plotly"),
+    "box3d": ("media", "box3d"),
     "plot": ("plot", None),
     "Artifact": ("artifacts", "Artifact"),
 }
@@ -126,5 +129,5 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
 
 __all__ = ["init", "log", "define_metric", "save", "watch", "unwatch", "finish", "Run", "Api", "Error",
            "TrackTuiWarning", "run", "config", "summary", "Image", "Table", "Histogram", "Audio", "Video",
-           "Html", "Object3D", "Text", "plot", "Artifact", "log_artifact", "use_artifact", "log_model",
-           "use_model"]
+           "Html", "Object3D", "Text", "Molecule", "Plotly", "box3d", "plot", "Artifact", "log_artifact",
+           "use_artifact", "log_model", "use_model"]
