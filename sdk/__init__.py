@@ -29,6 +29,7 @@ _LAZY = {
     "Html": ("media", "Html"),
     "Object3D": ("media", "Object3D"),
     "Text": ("media", "Text"),
+    "Classes": ("media", "Classes"),
     "plot": ("plot", None),
 }
 
@@ -97,4 +98,4 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
 
 __all__ = ["init", "log", "define_metric", "save", "watch", "unwatch", "finish", "Run", "Api", "Error",
            "TrackTuiWarning", "run", "config", "summary", "Image", "Table", "Histogram", "Audio", "Video",
-           "Html", "Object3D", "Text", "plot"]
+           "Html", "Object3D", "Text", "Classes", "plot"]

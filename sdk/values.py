@@ -92,11 +92,12 @@ def _encode_other(key: str, v: Any) -> Encoded:
 
 
 def _could_be_media(v: Any) -> bool:
-    """A list or an array (of more than one number) may be an auto-histogram: load the media module."""
+    """A list or an array (of more than one number) may be an auto-histogram, a matplotlib figure an image:
+    load the media module."""
     if isinstance(v, (list, tuple)):
         return bool(v)
     ndim = getattr(v, "ndim", None)
-    return isinstance(ndim, int) and ndim >= 1
+    return (isinstance(ndim, int) and ndim >= 1) or "matplotlib" in f"{type(v).__module__} {getattr(v, '__name__', '')}"
 
 
 _media_failed = False

@@ -17,8 +17,9 @@ from .. import values
 from ..warn import warn_once
 from .base import Media
 from .histogram import Histogram
-from .image import Image
+from .image import Image, figure_of
 from .other import Audio, Html, Object3D, Text, Video
+from .overlays import BoundingBoxes2D, Classes, ImageMask
 from .table import Table
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
     "Html",
     "Object3D",
     "Text",
+    "Classes",
+    "ImageMask",
+    "BoundingBoxes2D",
     "store",
     "is_media",
 ]
@@ -51,8 +55,9 @@ def _numbers_only(seq: Any) -> bool:
 
 
 def is_media(v: Any) -> bool:
-    """Whether log() hands v to store(): a media object, a list of them, or a list/array of numbers."""
-    if isinstance(v, Media):
+    """Whether log() hands v to store(): a media object, a list of them, a list/array of numbers, or a
+    matplotlib figure (stored as an image)."""
+    if isinstance(v, Media) or figure_of(v) is not None:
         return True
     if isinstance(v, (list, tuple)):
         if not v:
@@ -70,6 +75,8 @@ def is_media(v: Any) -> bool:
 
 
 def _items(obj: Any) -> tuple[list[_store_media.Item], dict[str, Any]]:
+    if not isinstance(obj, (Media, list, tuple)) and figure_of(obj) is not None:
+        obj = Image(obj)
     if isinstance(obj, Media):
         return [obj._item()], obj._ref()
     if isinstance(obj, (list, tuple)) and obj and isinstance(obj[0], Media):
