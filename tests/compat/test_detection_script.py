@@ -4,12 +4,13 @@ but for its import, and its boxes read back exactly through tracktui.Api."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import tracktui
+
+from tests.conftest import run_script
 
 SCRIPT = '''
 import json
@@ -70,12 +71,13 @@ def _labels(boxes: dict[str, Any]) -> dict[str, Any]:
             for name, val in boxes.items()}
 
 
-def test_detection_script_runs_unchanged_and_boxes_read_back(run_script: Callable[[str], Any],
-                                                            tmp_path: Path) -> None:
-    done = run_script(SCRIPT)
+def test_detection_script_runs_unchanged_and_boxes_read_back(store_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    done = run_script(SCRIPT, store_dir, str(out), timeout=240, env={"PYTHONWARNINGS": "default"})
     assert "Warning" not in done.stderr, done.stderr
-    expected = json.loads((tmp_path / "out" / "expected.json").read_text())
-    api = tracktui.Api(tmp_path / "store").run(expected["run"])
+    expected = json.loads((out / "expected.json").read_text())
+    api = tracktui.Api(store_dir).run(expected["run"])
     assert api.state == "finished" and api.config["score_threshold"] == 0.25
     assert api.media_steps("predictions") == [0, 1, 2]
     assert [round(r["eval/mAP"], 6) for r in api.history(keys=["eval/mAP"])] == [0.0, 0.1, 0.2]

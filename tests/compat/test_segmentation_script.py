@@ -4,12 +4,12 @@ but for its import, and its masks read back exactly through tracktui.Api."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import tracktui
+
+from tests.conftest import run_script
 
 SCRIPT = '''
 import json
@@ -45,12 +45,12 @@ with open(sys.argv[1] + "/run.json", "w") as f:
 '''
 
 
-def test_segmentation_script_runs_unchanged_and_masks_read_back(run_script: Callable[[str], Any],
-                                                               tmp_path: Path) -> None:
-    done = run_script(SCRIPT)
-    assert "Warning" not in done.stderr, done.stderr
+def test_segmentation_script_runs_unchanged_and_masks_read_back(store_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    api = tracktui.Api(tmp_path / "store").run(json.loads((out / "run.json").read_text())["run"])
+    out.mkdir()
+    done = run_script(SCRIPT, store_dir, str(out), timeout=240, env={"PYTHONWARNINGS": "default"})
+    assert "Warning" not in done.stderr, done.stderr
+    api = tracktui.Api(store_dir).run(json.loads((out / "run.json").read_text())["run"])
     assert api.state == "finished" and api.media_steps("segmentation") == [0, 1, 2, 3]
     labels = {0: "background", 1: "square", 2: "disc"}
     for step in range(4):

@@ -423,13 +423,16 @@ class MediaPanel(OverlayKeys, Horizontal):
         if self.shown is None or not self.shown.items or self.shown.key != self.current:
             return []
         kind = self.shown.items[0].type
-        if kind == "image":
-            viewer = self.query_one(ImageViewer)
-            return [o for i in viewer.shown_range(self.zoom) if i < len(viewer.overlays)
-                    if (o := viewer.overlays[i]) is not None]
-        if kind == "table":
-            thumb = self.query_one(TableViewer).query_one(HalfBlockImage)
-            return [thumb.overlay] if thumb.overlay is not None and thumb.image is not None else []
+        try:
+            if kind == "image":
+                viewer = self.query_one(ImageViewer)
+                return [o for i in viewer.shown_range(self.zoom) if i < len(viewer.overlays)
+                        if (o := viewer.overlays[i]) is not None]
+            if kind == "table":
+                thumb = self.query_one(TableViewer).query_one(HalfBlockImage)
+                return [thumb.overlay] if thumb.overlay is not None and thumb.image is not None else []
+        except NoMatches:  # the viewer is not mounted yet
+            pass
         return []
 
     def redraw_overlays(self) -> None:
