@@ -184,7 +184,7 @@ def _mask_ids(a: Any, np: Any, where: str) -> Any:
             raise ValueError(f"{where}: class ids must lie in 0..255, got {lo}..{hi}")
         if kind == "f" and not np.array_equal(a, np.floor(a)):
             raise ValueError(f"{where}: mask_data holds fractions; a mask holds integer class ids")
-    return np.ascontiguousarray(a, dtype=np.uint8)
+    return np.array(a, dtype=np.uint8, order="C", copy=True)  # the caller may reuse its buffer after log()
 
 
 # ---------------------------------------------------------------- boxes

@@ -167,3 +167,11 @@ def test_a_box_partly_outside_is_kept(read: Any, run: Any) -> None:
     run.log({"edge": tracktui.Image(_picture(), boxes={"p": {"box_data": [box]}})})
     back = read(run).image("edge", format="item").boxes["p"]["box_data"][0]
     assert back["position"] == box["position"] and back["scores"] == {"score": 0.5} and back["class_id"] == 4
+
+
+def test_a_mask_reused_after_log_is_stored_as_it_was(read: Any, run: Any) -> None:
+    mask = _square_mask().astype(np.uint8)
+    original = mask.copy()
+    run.log({"m": tracktui.Image(_picture(), masks={"p": {"mask_data": mask}})})
+    mask[:] = 2  # a training loop reusing its buffer before the writer encodes
+    assert np.array_equal(read(run).image("m", format="item").masks["p"]["mask_data"], original)
