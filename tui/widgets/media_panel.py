@@ -46,7 +46,7 @@ MAX_PLOT_ROWS = 20_000  # rows of a plot read to draw it
 MAX_HEATMAP_STEPS = 200  # histograms read for the heatmap (evenly spread over the steps, latest kept)
 PREVIEW_BYTES = 64 << 10  # text and HTML read for the preview
 GLYPHS = {"image": "▣", "table": "▦", "histogram": "▥", "plot": "◩", "audio": "♪", "video": "▶",
-          "html": "⌘", "object3d": "◆", "text": "¶"}
+          "html": "⌘", "object3d": "◆", "text": "¶", "classes": "◈"}
 VIEWS = {"image": "v-image", "table": "v-table", "histogram": "v-histogram", "plot": "v-plot"}
 VIEWERS: dict[str, type[Widget]] = {"v-image": ImageViewer, "v-table": TableViewer,
                                     "v-histogram": HistogramViewer, "v-plot": PlotViewer, "v-file": FileViewer}
