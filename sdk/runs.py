@@ -16,6 +16,7 @@ from tracktui.store.codec import FINITE, MEDIA
 from tracktui.store.writer import Writer
 
 from . import values
+from .hooks import run_finish_hooks
 from .run_config import Config
 from .run_summary import Summary, parse_summary
 from .warn import lost, warn_once
@@ -36,7 +37,7 @@ def _summary_value(enc: values.Encoded) -> Any:
 class Run:
     """A run being recorded. Create it with tracktui.init()."""
 
-    def __init__(self, *, root: Path, id: str, name: str, project: str, group: str | None,
+    def __init__(self, *, root: Path | Any, id: str, name: str, project: str, group: str | None,
                  job_type: str | None, tags: list[str], notes: str | None, config: dict[str, Any],
                  summary: dict[str, Any] | None = None, start_step: int = 0,
                  metric_defs: list[dict[str, Any]] | None = None, durable: bool = False,
@@ -76,14 +77,14 @@ class Run:
 
     def _writer_for_this_process(self) -> Writer:
         w = self._writer
-        if w is None or w._closed:
-            w = self._writer = Writer.for_root(self.dir, self._durable)
+        if w is None or w.closed:
+            w = self._writer = Writer.for_store(self.dir, self._durable)
             w.attach(self.id, self._state_update)
         return w
 
     def _put(self, record: tuple[Any, ...]) -> None:
         w = self._writer
-        if w is None or w._closed:
+        if w is None or w.closed:
             w = self._writer_for_this_process()
         w.put(record)
 
@@ -323,7 +324,7 @@ class Run:
             w.wait_deadline = deadline
             if owner:
                 self.finish_timeout = _timeout  # hooks (capture threads) keep within it
-                _run_finish_hooks(self)
+                run_finish_hooks(self)
                 w.put(("run", self.id, self._end_fields(exit_code, _state, _error)))
             w.detach(self.id)
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -394,23 +395,6 @@ class Run:
         from . import watcher
 
         watcher.unwatch(self, model)
-
-
-# Callables run at finish (before the final state is written): capture threads stop and flush here.
-_finish_hooks: list[Any] = []
-
-
-def on_finish(fn: Any) -> None:
-    """Register fn(run), called when any run finishes."""
-    _finish_hooks.append(fn)
-
-
-def _run_finish_hooks(run: Run) -> None:
-    for fn in list(_finish_hooks):
-        try:
-            fn(run)
-        except Exception as e:  # noqa: BLE001
-            warn_once(f"finish-hook:{getattr(fn, '__name__', fn)}", f"tracktui: {e}")
 
 
 def live_runs() -> list[Run]:
