@@ -470,6 +470,8 @@ class Writer:
         self._probe: threading.Thread | None = None
         self._probed: Any = None  # a connection the probe made, for the writer thread to take
         self._orphans_checked = False
+        self._last_try = 0.0
+        self._probe_lock = threading.Lock()
         # Not a daemon: at interpreter exit (and at the end of a multiprocessing child, which skips atexit)
         # threading's shutdown waits for it, and it writes what is queued once the main thread has ended.
         self._thread = threading.Thread(target=self._loop, name="tracktui-writer", daemon=False)
@@ -618,6 +620,8 @@ class Writer:
             self._wake.clear()
             last = not main.is_alive()
             if self._offline:
+                if any(r[0] == "sync" for r in list(self._queue)):
+                    self._try_now()  # someone waits in flush() (finish): one attempt now, not at the probe's pace
                 with self._write_lock:
                     self._spool_queue()
                 if not self._back_online():
@@ -671,18 +675,37 @@ class Writer:
                 conn = self.engine.reconnect(None, self.target, self.durable)
             except Exception:  # noqa: BLE001 - still away
                 continue
-            self._probed = conn  # handed to the writer thread, which alone uses it from now on
-            self._wake.set()
+            self._hand_over(conn)
             return
+
+    def _try_now(self) -> None:
+        if self._probed is not None or time.monotonic() - self._last_try < 0.5:
+            return
+        self._last_try = time.monotonic()
+        try:
+            conn = self.engine.reconnect(None, self.target, self.durable)
+        except Exception:  # noqa: BLE001 - still away
+            return
+        self._hand_over(conn)
+
+    def _hand_over(self, conn: Any) -> None:
+        """A connection made on another thread, for the writer thread, which alone uses it from then on."""
+        with self._probe_lock:
+            if self._probed is None and self._offline:
+                self._probed = conn
+                conn = None
+        if conn is not None:
+            self.engine.close(conn)
+        self._wake.set()
 
     def _back_online(self) -> bool:
         """Take the probe's connection once there is one: the spool is sent first, then the queue."""
-        conn = self._probed
+        with self._probe_lock:
+            conn, self._probed = self._probed, None
         if conn is None:
             self._start_probe()
             return False
         with self._write_lock:
-            self._probed = None
             old, self.conn = self.conn, conn
             self.engine.close(old)
             self._offline = False
