@@ -70,12 +70,13 @@ class PrivateServer:
         self._own(self.data / "pg_hba.conf")
 
     @property
-    def base(self) -> str:
-        return f"postgresql://postgres@{self.listen}:{self.port}"
+    def host(self) -> str:
+        return self.listen.split(",")[0]
 
-    def url(self, db: str = "postgres", user: str = "postgres", password: str | None = None) -> str:
+    def url(self, db: str = "postgres", user: str = "postgres", password: str | None = None,
+            host: str | None = None) -> str:
         auth = user if password is None else f"{user}:{password}"
-        return f"postgresql://{auth}@{self.listen}:{self.port}/{db}"
+        return f"postgresql://{auth}@{host or self.host}:{self.port}/{db}"
 
     def _own(self, path: Path) -> None:
         if os.geteuid() == 0:
@@ -96,7 +97,8 @@ class PrivateServer:
             stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            r = subprocess.run([str(self.bin / "pg_isready"), "-q", "-h", str(self.sock), "-p", str(self.port)])
+            r = subprocess.run([str(self.bin / "pg_isready"), "-q", "-h", str(self.sock), "-p", str(self.port)],
+                               capture_output=True)
             if r.returncode == 0:
                 return
             if self.proc.poll() is not None:

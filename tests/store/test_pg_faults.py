@@ -183,7 +183,7 @@ def test_authentication_refused_and_database_missing(server, tmp_path, monkeypat
     server.sql("GRANT CREATE ON DATABASE postgres TO tt_user")
     hba = server.data / "pg_hba.conf"
     text = hba.read_text()
-    hba.write_text(f"host all tt_user {server.listen}/32 scram-sha-256\n" + text)
+    hba.write_text(f"host all tt_user {server.host}/32 scram-sha-256\n" + text)
     server.sql("SELECT pg_reload_conf()")
     time.sleep(0.5)
     try:
@@ -205,7 +205,7 @@ def test_authentication_refused_and_database_missing(server, tmp_path, monkeypat
         run2 = tracktui.init(store=with_pw, settings={"system": False, "git": False, "requirements": False})
         print(f"the store is {run2.dir} ({run2.dir!r})")
         run2.finish()
-        dump = subprocess.run([str(server.bin / "pg_dump"), "-h", server.listen, "-p", str(server.port), "-U",
+        dump = subprocess.run([str(server.bin / "pg_dump"), "-h", server.host, "-p", str(server.port), "-U",
                                "postgres", "-a", "postgres"], capture_output=True, text=True, check=True).stdout
         assert "tracktui" in dump and "s3cret-pw" not in dump
         assert "the store is postgresql://tt_user@" in dump  # the console line was stored, without password
