@@ -213,6 +213,8 @@ def _clean(p: Any) -> Any:
 class PgConn:
     """A psycopg connection with the sqlite3-like calls the shared handlers and queries use."""
 
+    snapshot = None  # a server is always read live (SQLite readers may read a frozen snapshot)
+
     def __init__(self, raw: psycopg.Connection[Any], target: StoreURL):
         self.raw = raw
         self.target = target

@@ -18,8 +18,7 @@ from . import codec
 from .engine import engine_for
 from .location import StoreURL, resolve_store
 from .procinfo import hostname, process_alive
-from .schema import StoreError
-from .schema import ROLLUP_SHIFT
+from .schema import ROLLUP_SHIFT, StoreError
 from .writer import HEARTBEAT_INTERVAL
 
 STALE_AFTER = 6 * HEARTBEAT_INTERVAL  # a running run on another host whose heartbeat is older is crashed
@@ -135,6 +134,13 @@ class Reader:
     def exists(self) -> bool:
         """Whether the store holds a schema (an empty or missing store reads as no runs)."""
         return self._connection() is not None
+
+    @property
+    def snapshot(self) -> str | None:
+        """None while the store is read live; else why it is read as a frozen snapshot (it cannot be
+        written here: a read-only mount, chattr +i, another user's directory), for the app and the CLI."""
+        conn = self._connection()
+        return None if conn is None else getattr(conn, "snapshot", None)
 
     def _connection(self) -> Any:
         if self._conn is None:
