@@ -158,16 +158,15 @@ def test_plots(read: Any, run: Any) -> None:
     assert api.plot("hist")["spec"]["value"] == "y"
     series = api.plot("series")
     assert series["spec"]["keys"] == ["up", "down"] and len(series["data"]) == 6
-    assert series["data"][3] == {"series": "down", "t": 0, "y": 3}
+    assert series["data"][3] == {"step": 0, "lineKey": "down", "lineVal": 3}  # wandb's columns
+    assert series["spec"]["xname"] == "t"
     cm = api.plot("cm")
     cells = {(r["Actual"], r["Predicted"]): r["nPredictions"] for r in cm["data"]}
     assert len(cells) == 9 and cells[("b", "b")] == 2 and cells[("c", "b")] == 1 and cells[("a", "a")] == 2
     pr = api.plot("pr")
     assert pr["spec"]["type"] == "pr_curve" and {r["class"] for r in pr["data"]} == {"a", "b", "c"}
-    roc = [r for r in api.plot("roc")["data"] if r["class"] == "0"]
-    assert (
-        roc[0] == {"class": "0", "fpr": 0.0, "tpr": 0.0} and roc[-1]["fpr"] == 1.0 and roc[-1]["tpr"] == 1.0
-    )
+    roc = [r for r in api.plot("roc")["data"] if r["class"] == 0]
+    assert roc[0] == {"class": 0, "fpr": 0.0, "tpr": 0.0} and roc[-1]["fpr"] == 1.0 and roc[-1]["tpr"] == 1.0
     assert api.media("roc")[0].type == "plot"
 
 
