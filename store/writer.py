@@ -622,8 +622,9 @@ class Writer:
             if self._offline:
                 if any(r[0] == "sync" for r in list(self._queue)):
                     self._try_now()  # someone waits in flush() (finish): one attempt now, not at the probe's pace
-                with self._write_lock:
-                    self._spool_queue()
+                if self._probed is None:  # still away: to the spool (back again: straight to the store)
+                    with self._write_lock:
+                        self._spool_queue()
                 if not self._back_online():
                     if last:
                         self._report_spool()

@@ -235,6 +235,10 @@ def test_writer_keeps_one_connection_and_never_raises_while_away(server, db):
     assert run._writer.offline
     server.start()
     t.join()
+    deadline = time.monotonic() + 30
+    while run._writer.offline and time.monotonic() < deadline:  # the probe finds the server again
+        time.sleep(0.1)
+    assert not run._writer.offline
     run.finish()
     assert not errors
     import psycopg
