@@ -32,6 +32,7 @@ _LAZY = {
     "Molecule": ("media", "Molecule"),
     "Plotly": ("media", "Plotly"),
     "box3d": ("media", "box3d"),
+    "Classes": ("media", "Classes"),
     "plot": ("plot", None),
     "Artifact": ("artifacts", "Artifact"),
 }
@@ -129,5 +130,5 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
 
 __all__ = ["init", "log", "define_metric", "save", "watch", "unwatch", "finish", "Run", "Api", "Error",
            "TrackTuiWarning", "run", "config", "summary", "Image", "Table", "Histogram", "Audio", "Video",
-           "Html", "Object3D", "Text", "Molecule", "Plotly", "box3d", "plot", "Artifact", "log_artifact",
-           "use_artifact", "log_model", "use_model"]
+           "Html", "Object3D", "Text", "Molecule", "Plotly", "box3d", "Classes", "plot", "Artifact",
+           "log_artifact", "use_artifact", "log_model", "use_model"]

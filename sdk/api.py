@@ -117,8 +117,11 @@ class ApiRun:
         return found[index]
 
     def image(self, key: str, step: int | None = None, index: int = 0, format: str = "pil") -> Any:
-        """An image as a PIL image, format="numpy" for an array or "bytes" for the stored PNG/JPEG."""
+        """An image as a PIL image, format="numpy" for an array, "bytes" for the stored PNG/JPEG, or "item" for
+        its MediaItem (with .masks, .boxes and .classes)."""
         item = self._one(key, step, index)
+        if format == "item":
+            return item
         return {"pil": item.pil, "numpy": item.numpy, "bytes": item.bytes}[format]()
 
     def table(self, key: str, step: int | None = None, pandas: bool = False) -> Any:

@@ -52,7 +52,8 @@ class Item:
     rows: list[list[Any]] | None = None  # table and plot rows; image cells are Items
     sha256: str | None = None
     error: str | None = None
-    blobs: dict[str, bytes] = field(default_factory=dict)  # bytes of image cells, by sha256
+    blobs: dict[str, bytes] = field(default_factory=dict)  # bytes of image cells and masks, by sha256
+    masks: dict[str, Any] | None = None  # an image's masks (H×W uint8 class ids) by name, to encode as PNG
     row_json: list[str] | None = None
     meta_json: str | None = None
     pending: int = 0  # raw bytes counted in the queue-wide total until encoded
@@ -194,6 +195,8 @@ def _encode(item: Item) -> None:
             else:
                 raise ValueError(f"nothing encodes raw data of a {t}")
             item.raw = None
+        if item.masks:
+            _encode_masks(item)
         if item.data is not None:
             if len(item.data) > MAX_MEDIA_BYTES:
                 raise ValueError(too_big(f"the encoded {item.type}", len(item.data)))
@@ -217,6 +220,16 @@ def encoded_bytes(item: Item) -> bytes:
     return item.data or b""
 
 
+def _encode_masks(item: Item) -> None:
+    """Each mask as a PNG blob (mode L, one class id a pixel), its sha256 noted in meta["masks"][name]."""
+    for name, ids in item.masks.items():
+        data = encode_png(ids)
+        sha = hashlib.sha256(data).hexdigest()
+        item.blobs[sha] = data
+        item.meta["masks"][name]["sha256"] = sha
+    item.masks = None
+
+
 def _encode_rows(item: Item) -> None:
     rows = item.rows or []
     out = []
@@ -231,6 +244,7 @@ def _encode_rows(item: Item) -> None:
                         raise ValueError(f"an image cell could not be stored ({c.error})")
                     if c.sha256 is not None and c.data is not None:
                         item.blobs[c.sha256] = c.data
+                    item.blobs.update(c.blobs)  # the cell's masks
                     c = c.ref()
                 cells.append(c)
             row = cells
@@ -469,6 +483,14 @@ def describe(ref: dict[str, Any]) -> str:
 
     if t == "image":
         text = f"image {ref.get('width')}×{ref.get('height')} {ref.get('mode', '')}".rstrip()
+        boxes, masks = ref.get("boxes"), ref.get("masks")
+        if isinstance(boxes, dict) and boxes:
+            n = sum(len(b.get("box_data") or []) for b in boxes.values() if isinstance(b, dict))
+            text += f", {n} box{'es' if n != 1 else ''}"
+        if isinstance(masks, dict) and masks:
+            text += f", {len(masks)} mask{'s' if len(masks) != 1 else ''}"
+    elif t == "classes":
+        text = f"classes ({len(ref.get('class_set') or [])})"
     elif t == "table":
         cols = ref.get("columns") or []
         text = f"table {ref.get('rows')} rows × {len(cols)} columns"

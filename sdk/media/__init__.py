@@ -16,8 +16,9 @@ from tracktui.store import media as _store_media  # registers the "media" writer
 from ..warn import lost, warn_once
 from .base import Media
 from .histogram import Histogram
-from .image import Image
-from .other import Audio, Html, Molecule, Object3D, Plotly, Text, Video, box3d, is_matplotlib, is_plotly_figure
+from .image import Image, figure_of
+from .other import Audio, Html, Molecule, Object3D, Plotly, Text, Video, box3d, is_plotly_figure
+from .overlays import BoundingBoxes2D, Classes, ImageMask
 from .table import Table
 
 __all__ = [
@@ -33,6 +34,9 @@ __all__ = [
     "Molecule",
     "Plotly",
     "box3d",
+    "Classes",
+    "ImageMask",
+    "BoundingBoxes2D",
     "store",
     "is_media",
 ]
@@ -53,8 +57,8 @@ def _numbers_only(seq: Any) -> bool:
 
 
 def _figure(v: Any) -> bool:
-    """A plotly figure or a matplotlib figure (or pyplot), which log() stores as wandb does."""
-    return is_plotly_figure(v) or (is_matplotlib(v) and (hasattr(v, "savefig") or hasattr(v, "gcf")))
+    """A plotly figure or a matplotlib figure (or pyplot, or an Axes), which log() stores as media."""
+    return is_plotly_figure(v) or figure_of(v) is not None
 
 
 def is_media(v: Any) -> bool:
@@ -78,7 +82,8 @@ def is_media(v: Any) -> bool:
 
 
 def _items(obj: Any) -> tuple[list[_store_media.Item], dict[str, Any]]:
-    if _figure(obj):  # a plotly figure is stored as a Plotly, a matplotlib figure (or pyplot) as an Image
+    if not isinstance(obj, (Media, list, tuple)) and _figure(obj):
+        # a plotly figure is stored as a Plotly, a matplotlib figure (or pyplot, or an Axes) as an Image
         obj = Plotly(obj) if is_plotly_figure(obj) else Image(obj)
     if isinstance(obj, Media):
         return [obj._item()], obj._ref()

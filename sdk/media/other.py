@@ -12,6 +12,7 @@ from tracktui.store.media import MAX_MEDIA_BYTES, too_big
 
 from .audio import Audio
 from .content import FileMedia, file_name, read_stream, source_bytes, with_caption
+from .image import figure_of
 from .object3d import Object3D, box3d
 from .video import Video
 
@@ -166,24 +167,10 @@ def is_plotly_figure(v: Any) -> bool:
                for c in type(v).__mro__)
 
 
-def is_matplotlib(v: Any) -> bool:
-    """A matplotlib figure or artist, or the pyplot module itself, known without importing matplotlib."""
-    if getattr(v, "__name__", None) == "matplotlib.pyplot":
-        return True
-    return any(c.__module__.startswith("matplotlib.") for c in type(v).__mro__)
-
-
-def _figure_of(v: Any) -> Any:
-    if getattr(v, "__name__", None) == "matplotlib.pyplot":
-        return v.gcf()
-    fig = getattr(v, "figure", None) if not hasattr(v, "axes") else v
-    return fig if fig is not None else v
-
-
 def matplotlib_has_images(v: Any) -> bool:
     """Whether a matplotlib figure (or pyplot's current one) shows an image (imshow), which plotly cannot
     take."""
-    fig = _figure_of(v)
+    fig = figure_of(v)
     return any(len(getattr(ax, "images", ())) > 0 for ax in getattr(fig, "axes", ()))
 
 
@@ -213,14 +200,15 @@ class Plotly(FileMedia):
     _type = "plotly"
 
     def __init__(self, val: Any):
-        if is_matplotlib(val):
-            if matplotlib_has_images(val):
+        fig = figure_of(val)
+        if fig is not None:
+            if matplotlib_has_images(fig):
                 raise ValueError("tracktui.Plotly: plotly cannot take matplotlib figures that hold images; log "
                                  "the figure as tracktui.Image(fig) instead")
             try:
                 import plotly.tools
 
-                val = plotly.tools.mpl_to_plotly(_figure_of(val))
+                val = plotly.tools.mpl_to_plotly(fig)
             except ImportError as e:
                 raise ImportError("tracktui.Plotly needs plotly: pip install plotly") from e
             except Exception as e:  # noqa: BLE001 - plotly's converter fails on many newer matplotlib features
@@ -240,13 +228,14 @@ class Plotly(FileMedia):
     @classmethod
     def make_plot_media(cls, val: Any) -> Any:
         """What wandb logs for a figure: a Plotly, or an Image for a matplotlib figure plotly cannot take."""
-        if is_matplotlib(val):
+        fig = figure_of(val)
+        if fig is not None:
             from .image import Image
 
-            if matplotlib_has_images(val):
-                return Image(_figure_of(val))
+            if matplotlib_has_images(fig):
+                return Image(fig)
             try:
-                return cls(val)
+                return cls(fig)
             except (ValueError, ImportError):
-                return Image(_figure_of(val))
+                return Image(fig)
         return cls(val)

@@ -67,6 +67,41 @@ class MediaItem:
             return decode(self.bytes(), str(fmt))
         return np.asarray(self.pil())
 
+    # what is drawn on an image (the structures Image(masks=, boxes=, classes=) took)
+    @property
+    def boxes(self) -> dict[str, dict[str, Any]]:
+        """An image's boxes by set name: {"box_data": [...], "class_labels": {id: name}} ({} when none)."""
+        out = {}
+        for name, val in (self.meta.get("boxes") or {}).items():
+            out[name] = {"box_data": [dict(b) for b in val.get("box_data", [])],
+                         "class_labels": int_keys(val.get("class_labels") or {})}
+        return out
+
+    @property
+    def masks(self) -> dict[str, dict[str, Any]]:
+        """An image's masks by set name: {"mask_data": H×W uint8 class ids, "class_labels": {id: name}}."""
+        import numpy as np
+        from PIL import Image as PILImage
+
+        stored = self.meta.get("masks") or {}
+        if not stored:
+            return {}
+        out = {}
+        with Reader(self._dir) as r:
+            for name, val in stored.items():
+                data = smedia.blob(r, val.get("sha256") or "")
+                if data is None:
+                    raise LookupError(f"the mask {name!r} of {self.key!r} at step {self.step} is missing")
+                out[name] = {"mask_data": np.asarray(PILImage.open(io.BytesIO(data))),
+                             "class_labels": int_keys(val.get("class_labels") or {})}
+        return out
+
+    @property
+    def classes(self) -> list[dict[str, Any]] | None:
+        """Every class an image names ([{"id", "name"}], as wandb merges them), or a logged Classes' list."""
+        found = self.meta.get("classes", self.meta.get("class_set"))
+        return None if found is None else [dict(c) for c in found]
+
     def text(self) -> str:
         """HTML, Text, Molecule and Plotly objects as a string."""
         return self.bytes().decode("utf-8", errors="replace")
@@ -173,6 +208,11 @@ class MediaItem:
             with Reader(self._dir) as r:
                 return smedia.table_count(r, self.run_id, self.key, self.step, self.index)
         return 1
+
+
+def int_keys(labels: dict[Any, str]) -> dict[Any, str]:
+    """Class labels with their integer ids back (JSON keeps them as strings)."""
+    return {int(k) if isinstance(k, str) and k.lstrip("-").isdigit() else k: v for k, v in labels.items()}
 
 
 def uniform_edges(lo: float, hi: float, n: int) -> list[float]:

@@ -18,9 +18,6 @@ from tracktui.store import media as store_media
     [
         (lambda: tracktui.Image(np.zeros((6, 6, 5), dtype=np.uint8)), ValueError, "H×W"),
         (lambda: tracktui.Image(np.zeros((2, 3, 4, 5), dtype=np.uint8)), ValueError, "shape"),
-        (lambda: tracktui.Image(np.full((4, 4), 2.0)), ValueError, "0..1"),
-        (lambda: tracktui.Image(np.full((4, 4), np.nan)), ValueError, "0..1"),
-        (lambda: tracktui.Image(np.full((4, 4), 300)), ValueError, "0..255"),
         (lambda: tracktui.Image(np.zeros((4, 4), dtype=np.complex64)), TypeError, "dtype"),
         (lambda: tracktui.Image(object()), TypeError, "numpy array"),
         (lambda: tracktui.Image(b"not an image"), ValueError, "Pillow"),
