@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .runs import on_finish
+from .hooks import on_finish
 from .warn import lost, warn_once
 
 POLICIES = ("now", "end", "live")

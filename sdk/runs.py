@@ -16,6 +16,7 @@ from tracktui.store.codec import FINITE, MEDIA
 from tracktui.store.writer import Writer
 
 from . import values
+from .hooks import run_finish_hooks
 from .run_compat import RunCompat
 from .run_config import Config
 from .run_summary import Summary
@@ -37,7 +38,7 @@ def _summary_value(enc: values.Encoded) -> Any:
 class Run(RunCompat):
     """A run being recorded. Create it with tracktui.init()."""
 
-    def __init__(self, *, root: Path, id: str, name: str, project: str, group: str | None,
+    def __init__(self, *, root: Path | Any, id: str, name: str, project: str, group: str | None,
                  job_type: str | None, tags: list[str], notes: str | None, config: dict[str, Any],
                  summary: dict[str, Any] | None = None, start_step: int = 0,
                  metric_defs: list[dict[str, Any]] | None = None, durable: bool = False,
@@ -82,14 +83,14 @@ class Run(RunCompat):
 
     def _writer_for_this_process(self) -> Writer:
         w = self._writer
-        if w is None or w._closed:
-            w = self._writer = Writer.for_root(self._root, self._durable)
+        if w is None or w.closed:
+            w = self._writer = Writer.for_store(self._root, self._durable)
             w.attach(self.id, self._state_update)
         return w
 
     def _put(self, record: tuple[Any, ...]) -> None:
         w = self._writer
-        if w is None or w._closed:
+        if w is None or w.closed:
             w = self._writer_for_this_process()
         w.put(record)
 
@@ -341,7 +342,7 @@ class Run(RunCompat):
             w.wait_deadline = deadline
             if owner:
                 self.finish_timeout = _timeout  # hooks (capture threads) keep within it
-                _run_finish_hooks(self)
+                run_finish_hooks(self)
                 w.put(("run", self.id, self._end_fields(exit_code, _state, _error)))
             w.detach(self.id)
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -441,23 +442,6 @@ class Run(RunCompat):
         from . import artifacts
 
         return artifacts.use_model(self, name)
-
-
-# Callables run at finish (before the final state is written): capture threads stop and flush here.
-_finish_hooks: list[Any] = []
-
-
-def on_finish(fn: Any) -> None:
-    """Register fn(run), called when any run finishes."""
-    _finish_hooks.append(fn)
-
-
-def _run_finish_hooks(run: Run) -> None:
-    for fn in list(_finish_hooks):
-        try:
-            fn(run)
-        except Exception as e:  # noqa: BLE001
-            warn_once(f"finish-hook:{getattr(fn, '__name__', fn)}", f"tracktui: {e}")
 
 
 def live_runs() -> list[Run]:

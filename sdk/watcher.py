@@ -141,7 +141,7 @@ def _at_finish(run: Any) -> None:
 
 
 def _register() -> None:
-    from .runs import on_finish
+    from .hooks import on_finish
 
     on_finish(_at_finish)
 

@@ -28,7 +28,6 @@ from typing import Any
 
 from tracktui.store import codec
 
-from ..runs import on_finish
 from ..settings import setting as _get
 from ..warn import warn_once
 from . import console as _console
@@ -250,11 +249,9 @@ def session(run: Any) -> Session | None:
 
 
 def stop(run: Any) -> None:
-    """Stop capturing for run (the on_finish hook)."""
+    """Stop capturing for run (the finish hook init() registers)."""
     with _lock:
         s = _sessions.pop(run.id, None)
     if s is not None:
         s.stop()
 
-
-on_finish(stop)
