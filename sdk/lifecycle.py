@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from tracktui.store import codec
@@ -126,7 +125,7 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
     run = _create_or_resume(
         writer, root, run_id, explicit_id=id is not None, resume=resume or None, project=project, name=name,
         config=cfg, group=group, job_type=job_type, tags=list(tags or ()), notes=notes, durable=durable,
-        join=join))
+        join=join)
     run._init_settings = {**settings_mod.as_dict(settings), "mode": mode}
     run._entity = None if entity is None else str(entity)
     _active.append(run)

@@ -269,7 +269,8 @@ class Reader:
         if width >= (1 << ROLLUP_SHIFT):
             rows = self._all(
                 "SELECT min(first_step), max(last_step), min(vmin), max(vmax), coalesce(sum(vsum), 0.0), "
-                "CAST(sum(n) AS BIGINT), CAST(sum(n_special) AS BIGINT) FROM history_rollup WHERE metric_id = ? AND bucket BETWEEN ? AND ? "
+                "CAST(sum(n) AS BIGINT), CAST(sum(n_special) AS BIGINT) FROM history_rollup "
+                "WHERE metric_id = ? AND bucket BETWEEN ? AND ? "
                 "GROUP BY ((bucket << ?) - ?) / ? ORDER BY 1",
                 (mid, lo >> ROLLUP_SHIFT, hi >> ROLLUP_SHIFT, ROLLUP_SHIFT, lo, width),
             )

@@ -86,7 +86,6 @@ def pg_url():
 def pg_clean(url: str) -> None:
     """Empty every table of the tracktui schema (a fresh store for the next test, without a new database)."""
     import psycopg
-
     from tracktui.store import postgres
 
     with psycopg.connect(url, autocommit=True) as conn:
@@ -116,6 +115,6 @@ def any_store(request, tmp_path):
     close_writers()
     pg_clean(url)
     yield url
-    if lifecycle.current is not None:
-        tracktui.finish()
+    for run in list(lifecycle.active_runs()):
+        run.finish()
     close_writers()

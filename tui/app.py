@@ -100,6 +100,7 @@ class TrackTuiApp(App[None]):
 
 def make_app(store_dir: str | os.PathLike[str] | None = None, project: str | None = None,
              poll_interval: float | None = 1.0, fixed_now: float | None = None) -> TrackTuiApp:
-    """The app on a store: a root or a PostgreSQL URL (default: TRACKTUI_STORE, then the normal root); poll_interval None turns live updates off,
-    fixed_now pins the clock used for ages and runtimes (snapshot tests)."""
+    """The app on a store: a root or a PostgreSQL URL (default: TRACKTUI_STORE, then the normal root);
+    poll_interval None turns live updates off, fixed_now pins the clock used for ages and runtimes (snapshot
+    tests)."""
     return TrackTuiApp(store_dir=store_dir, project=project, poll_interval=poll_interval, fixed_now=fixed_now)

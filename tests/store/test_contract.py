@@ -13,8 +13,8 @@ import time
 import pytest
 import tracktui
 from tracktui.store import Reader
-from tracktui.store.media import media_items, media_keys, media_steps, table_count, table_rows
 from tracktui.store.media import blob as read_blob
+from tracktui.store.media import media_items, media_keys, media_steps, table_count, table_rows
 from tracktui.store.writer import Writer
 
 from tests.conftest import run_script

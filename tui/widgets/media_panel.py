@@ -31,8 +31,8 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 from tracktui.store import Reader
-from tracktui.store.location import resolve_store
 from tracktui.store import media as smedia
+from tracktui.store.location import resolve_store
 
 from ..text import safe_text
 from .media_file import FileViewer, describe_text, export_path, open_with_system, waveform, write_out
