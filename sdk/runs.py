@@ -139,7 +139,8 @@ class Run:
             return
         try:
             with self._lock:
-                if step is None and commit is not False and not self._pending and type(data) is dict:
+                if (step is None and commit is not False and not self._pending and self._pending_step is None
+                        and type(data) is dict):
                     if self._log_fast(data):
                         return
                 self._log(data, step, commit is not False)
@@ -156,6 +157,7 @@ class Run:
             return False
         items = []
         append = items.append
+        logged = []  # (key, value as logged): the summary keeps ints as ints
         for k, v in data.items():
             if type(k) is not str or not k.isascii() or len(k) > MAX_KEY:
                 return False
@@ -166,21 +168,20 @@ class Run:
                 append((k, float(v), FINITE, None))
             else:
                 return False
+            logged.append((k, v))
         if not items:
             return False
         summary = self.summary
         if summary._defs:
             key_aggs = summary._key_aggs
-            for k, v, _, _ in items:
+            for k, v in logged:
                 aggs = key_aggs[k] if k in key_aggs else summary.aggregates(k)
                 if aggs is None:
                     summary._data[k] = v
                 else:
-                    summary.observe(k, v, aggs)
+                    summary.observe(k, float(v), aggs)
         else:
-            sdata = summary._data
-            for k, v, _, _ in items:
-                sdata[k] = v
+            summary._data.update(logged)
         summary.dirty = True
         self._put(("history", self.id, step, time.time(), items, False))
         self._next = step + 1
@@ -278,7 +279,8 @@ class Run:
             hidden: hide the metric's chart in the TUI.
             goal: 'minimize' or 'maximize' (shown, used to pick the best run).
         """
-        entry = {"name": str(name), "step_metric": step_metric, "summary": list(parse_summary(summary)),
+        entry = {"name": codec.escape_surrogates(str(name)), "step_metric": step_metric,
+                 "summary": list(parse_summary(summary)),
                  "hidden": bool(hidden), "goal": goal}
         with self._lock:
             self._defs = [d for d in self._defs if d["name"] != entry["name"]] + [entry]

@@ -90,8 +90,8 @@ def _tag(obj: Any) -> Any:
         return {_TAG: "nan" if obj != obj else ("inf" if obj > 0 else "-inf")}
     if isinstance(obj, str):
         return escape_surrogates(obj)
-    if type(obj) is int and obj.bit_length() > 2000:  # json.dumps raises past the int-to-str digit limit
-        text = int_text(obj)
+    if isinstance(obj, int) and not isinstance(obj, bool) and obj.bit_length() > 2000:
+        text = int_text(int(obj))  # json.dumps raises past the int-to-str digit limit
         return obj if text.lstrip("-").isdigit() else text
     if isinstance(obj, dict):
         return {escape_surrogates(str(k)): _tag(v) for k, v in obj.items()}
