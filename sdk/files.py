@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .runs import on_finish
-from .warn import warn_once
+from .warn import lost, warn_once
 
 POLICIES = ("now", "end", "live")
 MAX_FILE_BYTES = 256 << 20  # one saved file
@@ -60,7 +60,7 @@ def _store(run: Any, entry: _Entry, only_changed: bool) -> list[str]:
             if only_changed and entry.seen.get(path) == stamp:
                 continue
             if st.st_size > MAX_FILE_BYTES:
-                warn_once(
+                lost(
                     f"save-size:{path}",
                     f"tracktui: {path} is {st.st_size / 2**20:.0f} MiB, more than the "
                     f"{MAX_FILE_BYTES >> 20} MiB run.save() stores; not saved",
@@ -68,7 +68,7 @@ def _store(run: Any, entry: _Entry, only_changed: bool) -> list[str]:
                 continue
             data = Path(path).read_bytes()
         except OSError as e:
-            warn_once(f"save-read:{path}", f"tracktui: run.save() could not read {path} ({e.strerror or e})")
+            lost(f"save-read:{path}", f"tracktui: run.save() could not read {path} ({e.strerror or e})")
             continue
         entry.seen[path] = stamp
         name = _name(path, entry.base)

@@ -21,6 +21,7 @@ from typing import Any
 from tracktui.store import codec
 from tracktui.store.paths import resolve_root
 from tracktui.store.procinfo import hostname, process_start_time
+from tracktui.store.reader import derive_state
 from tracktui.store.writer import Writer, apply_run_updates, insert_run
 
 from . import names
@@ -106,7 +107,8 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
                       job_type: str | None, tags: list[str], notes: str | None, durable: bool,
                       join: bool = False) -> Run:
     row = conn.execute("SELECT name, project, config, summary, metric_defs, last_step, created_at, tags, "
-                       "run_group, job_type, notes FROM runs WHERE id = ?", (run_id,)).fetchone()
+                       "run_group, job_type, notes, state, host, pid, pid_started_at, heartbeat_at "
+                       "FROM runs WHERE id = ?", (run_id,)).fetchone()
     if row is None and resume == "must":
         raise ValueError(f"resume='must' but there is no run {run_id!r} in {root}")
     if row is not None and (resume == "never" or (resume is None and explicit_id)):
@@ -122,7 +124,9 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
     start_step = 0
     created_at = now
     if row is not None:  # resume: continue after the last step, keep what was there
-        old_name, project, old_cfg, old_summary, old_defs, last_step, created_at, old_tags, g, jt, nt = row
+        old_name, project, old_cfg, old_summary, old_defs, last_step, created_at, old_tags, g, jt, nt = row[:11]
+        # Another live process owns it (a spawn child resuming its parent's run): join, do not take over.
+        join = join or _owned_elsewhere(*row[11:])
         merged = codec.loads(old_cfg)
         merged.update(config)
         config = merged
@@ -157,6 +161,14 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
               start_step=start_step, metric_defs=defs, durable=durable, created_at=created_at)
     run._joined = joined
     return run
+
+
+def _owned_elsewhere(state: str, host: str | None, pid: int | None, pid_started_at: float | None,
+                     heartbeat_at: float | None) -> bool:
+    """Is the run still running in another process (alive on this host, or a fresh heartbeat elsewhere)?"""
+    if host == hostname() and pid == os.getpid():
+        return False
+    return derive_state(state, host, pid, pid_started_at, heartbeat_at) == "running"
 
 
 def forget(run: Run) -> None:
@@ -217,14 +229,16 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> N
 
         killed = issubclass(exc_type, KeyboardInterrupt)
         text = None if killed else "".join(traceback.format_exception(exc_type, exc, tb))
+        deadline = time.monotonic() + FINISH_TIMEOUT_ON_SIGNAL
         for run in live_runs():
             run.finish(exit_code=130 if killed else 1, _state="killed" if killed else "failed",
-                       _timeout=FINISH_TIMEOUT_ON_SIGNAL, _error=text)
+                       _timeout=max(0.0, deadline - time.monotonic()), _error=text)
 
 
 def _on_signal(signum: int, frame: Any) -> None:
+    deadline = time.monotonic() + FINISH_TIMEOUT_ON_SIGNAL  # for all runs together, then the signal goes on
     for run in live_runs():
-        run.finish(exit_code=128 + signum, _state="killed", _timeout=FINISH_TIMEOUT_ON_SIGNAL)
+        run.finish(exit_code=128 + signum, _state="killed", _timeout=max(0.0, deadline - time.monotonic()))
     prev = _prev_signal_handlers.get(signum, signal.SIG_DFL)
     if callable(prev):
         prev(signum, frame)

@@ -18,7 +18,7 @@ from tracktui.store.writer import Writer
 from . import values
 from .run_config import Config
 from .run_summary import Summary, parse_summary
-from .warn import warn_once
+from .warn import lost, warn_once
 
 RESUME_MODES = ("allow", "must", "never")
 FINISH_TIMEOUT_ON_SIGNAL = 2.0
@@ -64,6 +64,7 @@ class Run:
         self.start_time = created_at or time.time()
         self._durable = durable
         self._lock = threading.RLock()
+        self._pid = os.getpid()  # the process that owns the run: only it writes the run's state and end
         self._next = start_step  # the next automatic step
         self._pending: dict[str, values.Encoded] = {}
         self._pending_step: int | None = None
@@ -99,7 +100,11 @@ class Run:
         w.put(record)
 
     def _state_update(self, heartbeat: bool) -> dict[str, Any] | None:
-        """Run columns for the writer's next batch (called on the writer thread)."""
+        """Run columns for the writer's next batch (called on the writer thread).
+
+        A forked child writes none: the heartbeat and the summary are the owner's."""
+        if os.getpid() != self._pid:
+            return None
         fields: dict[str, Any] = {}
         if heartbeat:
             fields["heartbeat_at"] = time.time()
@@ -134,8 +139,8 @@ class Run:
             commit: False keeps the values pending so the next call joins the same step.
         """
         if self._finished:
-            warn_once(f"log-after-finish:{self.id}", f"tracktui: log() after run {self.name} finished; "
-                                                      "the values were not recorded")
+            lost(f"log-after-finish:{self.id}", f"tracktui: log() after run {self.name} finished; "
+                                                 "the values were not recorded")
             return
         try:
             with self._lock:
@@ -145,8 +150,8 @@ class Run:
                         return
                 self._log(data, step, commit is not False)
         except Exception as e:  # noqa: BLE001 - tracking never raises into training code
-            warn_once(f"log:{type(e).__name__}", f"tracktui: log() failed ({type(e).__name__}: {e}); "
-                                                 "training goes on")
+            lost(f"log:{type(e).__name__}", f"tracktui: log() failed ({type(e).__name__}: {e}); the values "
+                                            "of that call were not recorded; training goes on")
 
     def _log_fast(self, data: dict[str, Any]) -> bool:
         """The common case, a flat dict of ASCII keys to finite non-zero floats and ints: straight to the queue.
@@ -298,39 +303,66 @@ class Run:
 
     def finish(self, exit_code: int | None = None, quiet: bool | None = None,
                _state: str | None = None, _timeout: float | None = None, _error: str | None = None) -> None:
-        """Flush everything and mark the run finished (or failed for a non-zero exit code). Idempotent."""
-        with self._lock:
+        """Flush everything and mark the run finished (or failed for a non-zero exit code). Idempotent.
+
+        In a process forked from the one that started the run, finish() (and that process's exit) only
+        flushes what this process logged: the run's state belongs to its owner. With _timeout (SIGTERM, an
+        uncaught exception), nothing here waits longer than that in all: what is not written by then stays
+        unwritten, and the run reads as crashed.
+        """
+        deadline = None if _timeout is None else time.monotonic() + _timeout
+        w = self._writer
+        if w is not None:
+            w.wait_deadline = deadline  # before anything is queued: back-pressure must not outlast it
+        locked = self._lock.acquire(timeout=-1 if _timeout is None else _timeout)
+        try:  # without the lock (another thread is stuck inside log()), the pending step is left as it is
             if self._finished:
                 return
-            try:
-                self._commit()
-            except Exception as e:  # noqa: BLE001
-                warn_once("finish-commit", f"tracktui: the last step could not be queued ({e})")
+            if locked:
+                try:
+                    self._commit()
+                except Exception as e:  # noqa: BLE001
+                    lost("finish-commit", f"tracktui: the last step of run {self.name} could not be queued ({e})")
             self._finished = True
-        self.finish_timeout = _timeout  # hooks (capture threads) keep within it: 2 s on SIGTERM
-        _run_finish_hooks(self)
-        state = _state or ("finished" if not exit_code else "failed")
+        finally:
+            if locked:
+                self._lock.release()
+        owner = os.getpid() == self._pid
+        try:
+            w = self._writer_for_this_process()
+            w.wait_deadline = deadline
+            if owner:
+                self.finish_timeout = _timeout  # hooks (capture threads) keep within it
+                _run_finish_hooks(self)
+                w.put(("run", self.id, self._end_fields(exit_code, _state, _error)))
+            w.detach(self.id)
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not w.flush(left):
+                lost(f"finish-timeout:{self.id}", f"tracktui: run {self.name} was not fully written "
+                     + ("before the store stopped answering" if left is None else f"within {_timeout:g} s")
+                     + "; what is missing was not stored")
+        except Exception as e:  # noqa: BLE001
+            lost(f"finish:{self.id}", f"tracktui: finishing run {self.name} failed ({type(e).__name__}: {e})")
+        finally:
+            if w is not None:
+                w.wait_deadline = None
+        from . import lifecycle
+
+        lifecycle.forget(self)
+
+    def _end_fields(self, exit_code: int | None, state: str | None, error: str | None) -> dict[str, Any]:
+        """The run columns finish() writes: state, exit code, the final summary."""
+        state = state or ("finished" if not exit_code else "failed")
         now = time.time()
         fields: dict[str, Any] = {"state": state, "finished_at": now, "heartbeat_at": now,
                                   "summary": codec.dumps(dict(self.summary._data))}
         if exit_code is not None:
             fields["exit_code"] = int(exit_code)
-        if _error is not None:
-            fields["error"] = _error[-20_000:]  # the end of a traceback says what went wrong
-        if self._joined:
+        if error is not None:
+            fields["error"] = error[-20_000:]  # the end of a traceback says what went wrong
+        if self._joined:  # the process that owns the run (a `tracktui run` wrapper) writes its end
             fields = {k: v for k, v in fields.items() if k in ("summary", "error", "heartbeat_at")}
-        try:
-            w = self._writer_for_this_process()
-            w.put(("run", self.id, fields))
-            w.detach(self.id)
-            if not w.flush(_timeout):
-                warn_once("finish-timeout", f"tracktui: run {self.name} was not fully written within "
-                                            f"{_timeout} s")
-        except Exception as e:  # noqa: BLE001
-            warn_once("finish", f"tracktui: finishing run {self.name} failed ({e})")
-        from . import lifecycle
-
-        lifecycle.forget(self)
+        return fields
 
     def __enter__(self) -> Run:
         return self

@@ -125,8 +125,19 @@ def _default(obj: Any) -> Any:
 
 
 def dumps(obj: Any) -> str:
-    """JSON text for config/summary/metadata columns; non-finite floats are tagged, not NaN tokens."""
-    return json.dumps(_tag(obj), ensure_ascii=False, default=lambda o: _tag(_default(o)), allow_nan=False)
+    """JSON text for config/summary/metadata columns; non-finite floats are tagged, not NaN tokens.
+
+    Lone surrogates (a str made from undecodable bytes) cannot be stored as UTF-8: such text is written with
+    JSON's \\u escapes, which loads() turns back into the same str.
+    """
+    text = json.dumps(_tag(obj), ensure_ascii=False, default=lambda o: _tag(_default(o)), allow_nan=False)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(_tag(obj), ensure_ascii=True, default=lambda o: _tag(_default(o)), allow_nan=False)
+    return text
 
 
 def loads(text: str | None) -> Any:

@@ -16,12 +16,11 @@ import io
 import json
 import sqlite3
 import threading
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import codec
+from . import codec, report
 from .writer import PREPARERS, Batch, Record, register_handler
 
 MAX_MEDIA_BYTES = 64 << 20  # one encoded image, audio, video, HTML page or 3D file
@@ -30,18 +29,8 @@ MAX_TABLE_CELLS = 5_000_000  # cells of one table
 MAX_PENDING_BYTES = 512 << 20  # raw pixels/samples queued for encoding before log() waits for the writer
 PNG_COMPRESS_LEVEL = 6  # Pillow's default: smaller stores, encoding happens on the writer thread anyway
 
-_warned: set[str] = set()
 _pending_bytes = 0
 _pending_cv = threading.Condition()
-
-
-def _warn_once(cause: str, message: str) -> None:
-    if cause not in _warned:
-        _warned.add(cause)
-        try:
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
-        except Exception:  # noqa: BLE001 - a filter set to "error" must not stop the writer
-            pass
 
 
 def too_big(what: str, size: int, cap: int = MAX_MEDIA_BYTES) -> str:
@@ -235,8 +224,8 @@ def _write_media(batch: Batch, records: list[Record]) -> None:
         conn.execute("DELETE FROM media_rows WHERE run_id = ? AND key = ? AND step = ?", (run_id, key, step))
         for idx, item in enumerate(items):
             if item.error is not None:
-                _warn_once(
-                    f"{run_id}:{key}:{item.error[:40]}",
+                report.once(
+                    f"media:{run_id}:{key}:{item.error[:40]}",
                     f"tracktui: the {item.type} logged under {key!r} at step {step} could not be stored "
                     f"({item.error}); it was skipped",
                 )

@@ -27,18 +27,26 @@ def _boot_time() -> float | None:
     return _btime
 
 
-def process_start_time(pid: int) -> float | None:
-    """When pid started (seconds since the epoch, to the clock tick), or None where unknown."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/pid/stat after the command name (state first), or None where there is none."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
             stat = f.read()
     except OSError:
         return None
-    boot = _boot_time()
-    if boot is None:
-        return None
     # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    fields = stat[stat.rfind(")") + 2:].split()
+    return stat[stat.rfind(")") + 2:].split()
+
+
+def process_start_time(pid: int) -> float | None:
+    """When pid started (seconds since the epoch, to the clock tick), or None where unknown.
+
+    A zombie (exited, not yet reaped by its parent) or a dead process has none: it is gone.
+    """
+    fields = _stat_fields(pid)
+    boot = _boot_time()
+    if fields is None or boot is None or not fields or fields[0] in ("Z", "X", "x"):
+        return None
     try:
         return round(boot + int(fields[19]) / os.sysconf("SC_CLK_TCK"), 2)
     except (IndexError, ValueError, OSError):

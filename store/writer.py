@@ -3,6 +3,11 @@
 Callers `put()` records (tuples whose first element names a handler in HANDLERS); the thread commits
 them in `BEGIN IMMEDIATE` batches at least every BATCH_INTERVAL seconds. A full queue makes `put()` wait
 (back-pressure, never dropped data); a dead writer thread makes `put()` write inline.
+
+No record can stop the writer. A batch that fails for a reason of the store (locked, disk full, I/O) stays
+queued and is retried with a growing pause until it goes through. A batch that fails for any other reason
+is split until the records that fail on their own are found; everything else is committed, and each bad
+record (or, inside a history record, each bad key) is dropped with one message through `store.report`.
 """
 
 from __future__ import annotations
@@ -12,12 +17,11 @@ import os
 import sqlite3
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from . import schema
+from . import report, schema
 from .codec import NEG_INF, NEG_ZERO
 from .schema import ROLLUP_SHIFT
 
@@ -26,6 +30,16 @@ HEARTBEAT_INTERVAL = 5.0  # seconds between heartbeats of an idle run
 WAKE_AT = 2_000  # queued records that wake the writer before the interval ends
 GIVE_UP_AFTER = 5  # failed batches in a row after which flush() stops waiting (records stay queued)
 MAX_QUEUED = 10_000  # records in memory before put() waits for the writer (bounds RSS)
+MIN_QUEUED = 2_000  # the queue bound never drops below this (nor below WAKE_AT)
+BATCH_SECONDS = 0.2  # a batch holds what the writer commits in about this long: what a kill -9 can lose is
+#                      the batch in flight plus the one queued behind it (README: "How much a kill -9 loses")
+RETRY_PAUSES = (0.25, 0.5, 1.0, 2.0, 4.0)  # seconds before retrying a batch the store refused; then the last
+
+# Words of the sqlite3.OperationalError messages that are about the store, not the records: such a batch is
+# kept and retried. ("database is locked", "database or disk is full", "disk I/O error", "attempt to write a
+# readonly database", "unable to open database file", "interrupted")
+_TRANSIENT_WORDS = ("locked", "busy", "full", "disk", "i/o", "readonly", "read-only", "unable to open",
+                    "interrupted")
 
 Record = tuple[Any, ...]
 Handler = Callable[["Batch", list[Record]], None]
@@ -124,11 +138,13 @@ def _write_history(batch: Batch, records: list[Record]) -> None:
                 else:
                     a[1] = step
                     a[2] += 1
-                    if value < a[3]:
+                    a[5] += value
+                    if a[2] == 1:  # the first finite value after only NaN/Inf in this bucket
+                        a[3] = a[4] = value
+                    elif value < a[3]:
                         a[3] = value
                     elif value > a[4]:
                         a[4] = value
-                    a[5] += value
             elif kind <= NEG_INF:
                 if a is None:
                     bucket[mid] = [step, step, 0, None, None, 0.0, 1]
@@ -223,6 +239,45 @@ def _write_sync(batch: Batch, records: list[Record]) -> None:
     """("sync", event): set once everything before it is committed (see Writer.flush)."""
 
 
+def _transient(e: BaseException) -> bool:
+    """True when e is about the store (retry the batch), False when it may be about a record (isolate it)."""
+    if isinstance(e, sqlite3.OperationalError):
+        msg = str(e).lower()
+        return any(w in msg for w in _TRANSIENT_WORDS)
+    return isinstance(e, (OSError, MemoryError))
+
+
+def _set_syncs(records: list[Record]) -> None:
+    """Wake the flush() calls waiting for these records (everything before them is committed)."""
+    for r in records:
+        if r[0] == "sync":
+            r[1].set()
+
+
+def _cause(e: BaseException) -> str:
+    """A short cause for one message per kind of failure ("database is locked", "disk I/O error")."""
+    return f"{type(e).__name__}:{str(e)[:40]}"
+
+
+def _report_dropped(record: Record, error: BaseException) -> None:
+    """One message for a record that cannot be stored: run, key, step and reason."""
+    op, run_id = record[0], record[1] if len(record) > 1 else "?"
+    where = op
+    if op == "history":
+        keys = ", ".join(repr(it[0]) for it in record[4][:3])
+        where = f"key {keys} at step {record[2]}"
+    elif op == "media":
+        where = f"media {record[2]!r} at step {record[3]}"
+    elif op == "file":
+        where = f"file {record[2]!r}"
+    elif op == "run":
+        where = f"column {', '.join(record[2])}"
+    report.once(f"dropped:{run_id}:{op}:{type(error).__name__}",
+                f"tracktui: run {run_id}: {where} could not be stored and was dropped "
+                f"({type(error).__name__}: {error}); the rest of the run is kept (further such records of "
+                "this run are dropped without a message)")
+
+
 HANDLERS: dict[str, Handler] = {
     "run": _write_run,
     "history": _write_history,
@@ -310,9 +365,14 @@ class Writer:
         self._state_fns: dict[str, Callable[[bool], dict[str, Any] | None]] = {}
         self._metric_ids: dict[tuple[str, str], dict[str, int]] = {}
         self._closed = False
-        self._failures = 0  # consecutive failed batches
+        # Records queued before put() waits: what the writer commits in BATCH_SECONDS, as last measured.
+        self.max_queued = MAX_QUEUED
+        self._failures = 0  # consecutive batches the store refused
         self._last_heartbeat = 0.0
-        self._warned: set[str] = set()
+        self._unsent_state: dict[str, dict[str, Any]] = {}  # run columns of a batch that was rolled back
+        # While set (time.monotonic()), back-pressure stops waiting then: a finish() under a time limit
+        # (SIGTERM) must not wait for a writer that cannot keep up or a store that is stuck.
+        self.wait_deadline: float | None = None
         # Not a daemon: at interpreter exit (and at the end of a multiprocessing child, which skips atexit)
         # threading's shutdown waits for it, and it writes what is queued once the main thread has ended.
         self._thread = threading.Thread(target=self._loop, name="tracktui-writer", daemon=False)
@@ -327,16 +387,19 @@ class Writer:
         n = len(q)
         if n >= WAKE_AT:
             self._wake.set()
-            if n >= MAX_QUEUED:
+            if n >= self.max_queued:
                 self._backpressure()
 
     def _backpressure(self) -> None:
-        while len(self._queue) >= MAX_QUEUED:
+        while len(self._queue) >= self.max_queued:
             if not self._thread.is_alive():
                 self._write_pending()  # the writer died: write inline rather than lose data
                 return
+            deadline = self.wait_deadline
+            if deadline is not None and time.monotonic() >= deadline:
+                return  # finishing under a time limit (SIGTERM): the record stays queued, nothing waits
             with self._drained:
-                self._drained.wait(0.5)
+                self._drained.wait(0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic())))
 
     def attach(self, run_id: str, state_fn: Callable[[bool], dict[str, Any] | None]) -> None:
         """state_fn(heartbeat) gives run columns to update with each batch (summary, heartbeat...)."""
@@ -398,12 +461,15 @@ class Writer:
             try:
                 self._write_pending()
                 self._failures = 0
-            except Exception as e:  # keep the records queued and try again; training goes on
+            except Exception as e:  # the store refused the batch: it stays queued; training goes on
                 self._failures += 1
-                self._warn_once(type(e).__name__, f"tracktui: writing to {self.root} failed ({e}); retrying")
+                report.once(f"writer:{self.root}:{_cause(e)}",
+                            f"tracktui: writing to the store at {self.root} failed ({e}); the data stays queued "
+                            "in memory and is retried until it is written")
                 if last and self._failures >= GIVE_UP_AFTER:
                     return
-                time.sleep(1.0)
+                pause = RETRY_PAUSES[min(self._failures, len(RETRY_PAUSES)) - 1]
+                self._wake.wait(pause)  # close() and flush() cut the pause short
                 continue
             if last:
                 return  # the interpreter is exiting; atexit's finish() writes the rest inline
@@ -414,24 +480,93 @@ class Writer:
             heartbeat = now - self._last_heartbeat >= HEARTBEAT_INTERVAL
             q = self._queue
             n = len(q)
-            if not n and not heartbeat:
+            if not n and not heartbeat and not self._unsent_state:
                 return
+            n = min(n, self.max_queued)  # the rest is the next batch, right after this one
             popleft = q.popleft  # callers append at the right while we take from the left: both atomic
             records = [popleft() for _ in range(n)]
+            started = time.monotonic()
             try:
-                self._commit(records, heartbeat, now)
+                self._commit(records, heartbeat)
+                if n >= WAKE_AT:
+                    self._measure(n, time.monotonic() - started)
+            except Exception as e:
+                if _transient(e):
+                    q.extendleft(reversed(records))
+                    raise
+                self._isolate(records, heartbeat)
             except BaseException:
                 q.extendleft(reversed(records))
                 raise
             if heartbeat:
                 self._last_heartbeat = now
-            for r in records:
-                if r[0] == "sync":
-                    r[1].set()
+            _set_syncs(records)
+            if len(q) >= WAKE_AT:
+                self._wake.set()  # a backlog: the next batch at once
         with self._drained:
             self._drained.notify_all()
 
-    def _commit(self, records: Iterable[Record], heartbeat: bool, now: float) -> None:
+    def _measure(self, n: int, seconds: float) -> None:
+        """Size the queue to what the writer commits in BATCH_SECONDS (smoothed over batches)."""
+        fit = n * BATCH_SECONDS / max(seconds, 1e-6)
+        bound = 0.5 * self.max_queued + 0.5 * fit
+        self.max_queued = int(min(MAX_QUEUED, max(MIN_QUEUED, bound)))
+
+    def _isolate(self, records: list[Record], heartbeat: bool) -> None:
+        """Commit every record that can be, in order, and drop the ones that fail on their own.
+
+        Halves are committed one after the other; a half that fails is split again. One history record that
+        fails alone is split into its keys. Before a record is dropped, an empty transaction shows that the
+        store itself still works; when the store fails, the records not yet committed go back to the queue and
+        the error is raised, as for any batch the store refuses.
+        """
+        todo: collections.deque[list[Record]] = collections.deque([records])
+        try:
+            while todo:
+                chunk = todo[0]
+                try:
+                    self._commit(chunk, None)
+                except Exception as e:  # noqa: BLE001 - sorted out below
+                    if _transient(e):
+                        raise
+                    error = e
+                else:
+                    todo.popleft()
+                    _set_syncs(chunk)
+                    continue
+                if len(chunk) > 1:
+                    mid = len(chunk) // 2
+                    todo.popleft()
+                    todo.extendleft((chunk[mid:], chunk[:mid]))
+                elif chunk[0][0] == "history" and len(chunk[0][4]) > 1:  # one key at a time
+                    op, run_id, step, ts, items, rewrite = chunk[0]
+                    todo.popleft()
+                    todo.extendleft(reversed([[(op, run_id, step, ts, [it], rewrite)] for it in items]))
+                elif chunk[0][0] == "run" and len(chunk[0][2]) > 1:  # one column at a time: the state lands
+                    op, run_id, fields = chunk[0]
+                    todo.popleft()
+                    todo.extendleft(reversed([[(op, run_id, {k: v})] for k, v in fields.items()]))
+                else:
+                    self._commit([], None)  # raises if the store, not the record, is what fails
+                    todo.popleft()
+                    _report_dropped(chunk[0], error)
+            try:
+                self._commit([], heartbeat)
+            except Exception as e:  # the run columns (summary, heartbeat) themselves cannot be written
+                if _transient(e):
+                    raise
+                dropped = self._unsent_state
+                self._unsent_state = {}
+                for run_id, fields in dropped.items():
+                    report.once(f"dropped-state:{run_id}", f"tracktui: run {run_id}: the columns "
+                                f"{', '.join(sorted(fields))} could not be stored ({type(e).__name__}: {e})")
+        except BaseException:
+            self._queue.extendleft(reversed([r for chunk in todo for r in chunk]))
+            raise
+
+    def _commit(self, records: Iterable[Record], with_state: bool | None) -> None:
+        """One write transaction: the records, then the runs' state columns (with_state: the heartbeat flag;
+        None leaves the state out, for the isolating commits)."""
         conn = self.conn
         by_op: dict[str, list[Record]] = {}
         for r in records:
@@ -440,15 +575,20 @@ class Writer:
             prepare = PREPARERS.get(op)
             if prepare is not None:
                 prepare(recs)
+        state: dict[str, dict[str, Any]] = {}
+        if with_state is not None:
+            state, self._unsent_state = self._unsent_state, {}
+            for run_id, fn in list(self._state_fns.items()):
+                fields = fn(with_state)
+                if fields:
+                    state.setdefault(run_id, {}).update(fields)
         conn.execute("BEGIN IMMEDIATE")
         try:
             batch = Batch(conn, self._metric_ids)
             for op, recs in by_op.items():
                 HANDLERS[op](batch, recs)
-            for run_id, fn in list(self._state_fns.items()):
-                fields = fn(heartbeat)
-                if fields:
-                    batch.update_run(run_id, **fields)
+            for run_id, fields in state.items():
+                batch.update_run(run_id, **fields)
             if batch.run_updates:
                 apply_run_updates(conn, batch.run_updates)
             conn.execute("COMMIT")
@@ -458,12 +598,9 @@ class Writer:
             except sqlite3.Error:
                 pass
             self._metric_ids.clear()  # ids created in the rolled-back transaction are gone
+            for run_id, fields in state.items():  # not written: sent with the next transaction
+                self._unsent_state[run_id] = {**fields, **self._unsent_state.get(run_id, {})}
             raise
-
-    def _warn_once(self, cause: str, message: str) -> None:
-        if cause not in self._warned:
-            self._warned.add(cause)
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
 
     # ------------------------------------------------------------ fork
 

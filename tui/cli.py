@@ -128,6 +128,8 @@ def _reader(dir: str | None, must_exist: bool) -> Reader:
     r = Reader(dir)
     if must_exist and not r.exists:
         raise CliError(f"no tracktui store at {r.root} (log a run with tracktui.init() first, or pass --dir)")
+    if r.exists and r.snapshot:  # cannot be written here: say that what follows may not be the latest
+        print(f"tracktui: {safe_text(r.snapshot)}", file=sys.stderr)
     return r
 
 
@@ -228,6 +230,8 @@ def cmd_app(dir: str | None, project: str | None) -> int:
         from .app import make_app
     except ImportError as e:
         raise CliError(f"the terminal app is not available ({e})") from e
+    with Reader(dir) as r:  # a file or another program's database as the store: one line, not an app
+        r.max_rev()
     make_app(store_dir=dir, project=project).run()
     return 0
 

@@ -20,6 +20,7 @@ class RunsPolled(Message):
     partial: bool = False  # the newest runs only, painted while the rest loads
     painted: threading.Event | None = None  # set once a partial page is on screen
     error: str | None = None  # the read failed (the store is locked, missing, corrupt): try again later
+    snapshot: str | None = None  # the store cannot be written here: read as a frozen snapshot (why)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 from tracktui.store import media as _store_media  # registers the "media" writer op
 
 from .. import values
-from ..warn import warn_once
+from ..warn import lost, warn_once
 from .base import Media
 from .histogram import Histogram
 from .image import Image
@@ -93,8 +93,8 @@ def store(run: Any, key: str, step: int, obj: Any) -> dict[str, Any] | None:
     """Queue obj (logged under key at step) for the writer; return its reference, or None to skip it."""
     try:
         items, ref = _items(obj)
-    except Exception as e:  # noqa: BLE001 - log() never raises: warn once, keep the step's other keys
-        warn_once(
+    except Exception as e:  # noqa: BLE001 - log() never raises: say so once, keep the step's other keys
+        lost(
             f"media:{key}:{type(e).__name__}",
             f"tracktui: the value logged under {key!r} could not be stored ({type(e).__name__}: {e}); "
             f"it was skipped, the other keys of the step were kept",
