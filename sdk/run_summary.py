@@ -7,7 +7,6 @@ from typing import Any
 from tracktui.store.codec import metric_def
 
 from .keyed import KeyedValues
-from .values import clean_key, clean_text
 
 AGGREGATES = ("min", "max", "mean", "last", "first", "none")
 
@@ -36,13 +35,6 @@ class Summary(KeyedValues):
 
     def _changed(self) -> None:
         self.dirty = True
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        """Set a key (kept until it is logged again). Keys and strings are cleaned as log() cleans them."""
-        key = clean_key(key)
-        if isinstance(value, str) and not value.isascii():
-            value = clean_text(value, f"surrogate-summary:{key}", f"the summary value of {key!r}")
-        super().__setitem__(key, value)
 
     def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Set several keys."""

@@ -88,13 +88,11 @@ def _tag(obj: Any) -> Any:
         if obj - obj == 0.0:
             return obj
         return {_TAG: "nan" if obj != obj else ("inf" if obj > 0 else "-inf")}
-    if isinstance(obj, str):
-        return escape_surrogates(obj)
     if isinstance(obj, int) and not isinstance(obj, bool) and obj.bit_length() > 2000:
         text = int_text(int(obj))  # json.dumps raises past the int-to-str digit limit
         return obj if text.lstrip("-").isdigit() else text
     if isinstance(obj, dict):
-        return {escape_surrogates(str(k)): _tag(v) for k, v in obj.items()}
+        return {str(k): _tag(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_tag(v) for v in obj]
     return obj

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 import pytest
 import tracktui
 from tracktui import values
-from tracktui.store import Reader
+from tracktui.store import Reader, report
 
 from tests.conftest import run_script
 
@@ -74,12 +74,15 @@ def test_a_key_with_a_surrogate_warns_once_and_keeps_its_escaped_text(store_dir)
     run = tracktui.init(dir=store_dir)
     with pytest.warns(tracktui.TrackTuiWarning, match="surrogates"):
         run.log({"k\udcff": 1.0, "fine": 2.0, "nested": {"x\udcfe": "y\udcfd"}})
-    run.summary["s\udcfc"] = "v\udcfb"
+    run.define_metric("k\udcff", summary="max")  # names the logged key: escaped alike
+    run.log({"k\udcff": 3.0})
+    run.summary["s\udcfc"] = "v\udcfb"  # the summary's JSON escapes it and reads it back as it was
     run.finish()
     rec = tracktui.Api(store_dir).run(run.id)
     assert rec.history()[0] | {"_timestamp": 0} == {"_step": 0, "_timestamp": 0, "k\\udcff": 1.0, "fine": 2.0,
                                                    "nested.x\\udcfe": "y\\udcfd"}
-    assert rec.summary == {"k\\udcff": 1.0, "fine": 2.0, "nested.x\\udcfe": "y\\udcfd", "s\\udcfc": "v\\udcfb"}
+    assert rec.summary == {"k\\udcff": {"max": 3.0}, "fine": 2.0, "nested.x\\udcfe": "y\\udcfd",
+                           "s\udcfc": "v\udcfb"}
 
 
 def test_empty_control_and_long_keys_are_data_and_absurd_ones_are_cut_apart(store_dir):
@@ -116,11 +119,12 @@ class HalfMapping(Mapping):
         raise RuntimeError("the mapping broke")
 
 
-def test_a_mapping_that_raises_halfway_leaves_nothing_behind(store_dir):
+def test_a_mapping_that_raises_halfway_leaves_nothing_behind(store_dir, caplog):
     run = tracktui.init(dir=store_dir)
     run.log({"x": 1.0}, commit=False)
-    with pytest.warns(tracktui.TrackTuiWarning, match="the mapping broke"):
-        run.log(HalfMapping())
+    report._seen.clear()
+    run.log(HalfMapping())  # reported as not stored, through the tracktui logger
+    assert "the mapping broke" in caplog.text and "not recorded" in caplog.text
     run.log(HalfMapping(), step=7, commit=False)  # also with a step: nothing pending at 7 either
     run.log({"y": 2.0})
     run.log({"z": 3.0})

@@ -30,7 +30,7 @@ import tracktui
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tracktui import values, warn
-from tracktui.store import Reader
+from tracktui.store import Reader, report
 
 try:
     import torch
@@ -325,14 +325,11 @@ class Model:
         self.defs = [(n, a) for n, a in self.defs if n != name] + [(name, aggs)]
 
     def set_summary(self, key: Any, value: Any) -> None:
+        """run.summary[key] = value: kept as given (JSON escapes lone surrogates and reads them back)."""
         if self.finished:
             return
-        key = key_part(key, self.report)
-        if isinstance(value, str):
-            if esc(value) != value:
-                self.report.add("surrogates")
-            value = esc(value)
-        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 2000:
+        key = str(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 2000:
             try:
                 str(int(value))
             except ValueError:
@@ -375,6 +372,7 @@ def reports() -> Iterator[list[str]]:
     root = logging.getLogger()
     root.addHandler(handler)
     warn._seen.clear()
+    report._seen.clear()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
