@@ -175,6 +175,7 @@ def test_numpy_and_torch_steps(store_dir):
 
 def test_the_automatic_step_stops_at_the_largest_integer_with_a_warning(store_dir):
     run = tracktui.init(dir=store_dir)
+    run.log({"v": 0.5})
     run.log({"v": 1.0}, step=2**63 - 2)
     run.log({"v": 2.0})  # 2**63-1: the largest step SQLite holds
     with pytest.warns(tracktui.TrackTuiWarning, match="largest step"):
@@ -182,8 +183,10 @@ def test_the_automatic_step_stops_at_the_largest_integer_with_a_warning(store_di
     run.log({"w": 4.0})
     run.finish()
     with Reader(store_dir) as r:
-        assert r.history(run.id) == {"v": [(2**63 - 2, 1.0), (2**63 - 1, 3.0)], "w": [(2**63 - 1, 4.0)]}
-        assert r.sampled(run.id, "v", 1).vmax == [3.0]  # the rollup forgot the replaced value
+        assert r.history(run.id) == {"v": [(0, 0.5), (2**63 - 2, 1.0), (2**63 - 1, 3.0)], "w": [(2**63 - 1, 4.0)]}
+        whole = r.sampled(run.id, "v", 1)  # steps 0 to 2**63-1 in one bucket, from the rollup
+        assert (whole.vmin, whole.vmax, whole.count) == ([0.5], [3.0], [3])  # the replaced 2.0 is gone
+        assert sorted(r.step_times(run.id)) == [0, 2**63 - 2, 2**63 - 1]
     assert tracktui.Api(store_dir).run(run.id).last_step == 2**63 - 1
 
 

@@ -353,8 +353,10 @@ def same(a: Any, b: Any) -> bool:
         if a != a or b != b:
             return a != a and b != b
         return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
-    if isinstance(a, str) or isinstance(b, str) or a is None or b is None:
-        return type(a) is type(b) and a == b
+    if isinstance(a, str) or isinstance(b, str):
+        return isinstance(a, str) and isinstance(b, str) and a == b
+    if a is None or b is None:
+        return a is b
     return a == b
 
 
