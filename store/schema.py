@@ -16,6 +16,8 @@ Every SQLite specific lives here. Tables (documented in README "The store"):
   and its metadata as JSON (size, duration, frame count, histogram bins, plot spec...). A rowid table:
   WITHOUT ROWID took a page per row for histograms' ~1.6 kB of metadata.
 - media_rows: the rows of logged tables and of plots' data, one JSON array of cells per row.
+- artifacts, artifact_versions, artifact_files, artifact_aliases, artifact_runs, blob_chunks (version 2):
+  versioned sets of files and their lineage; see store/artifacts.py.
 """
 
 from __future__ import annotations
@@ -152,8 +154,70 @@ CREATE TABLE media_rows (
 ) WITHOUT ROWID;
 """
 
+# Artifacts (store/artifacts.py): versions of named sets of files per project, content-addressed in blobs.
+SCHEMA_V2_ARTIFACTS = """
+CREATE TABLE artifacts (
+    id         INTEGER PRIMARY KEY,
+    project    TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    type       TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (project, name)
+);
+
+CREATE TABLE artifact_versions (
+    id          INTEGER PRIMARY KEY,
+    artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+    version     INTEGER NOT NULL,
+    digest      TEXT NOT NULL,
+    description TEXT,
+    metadata    TEXT NOT NULL DEFAULT '{}',
+    size        INTEGER NOT NULL,
+    file_count  INTEGER NOT NULL,
+    run_id      TEXT,
+    created_at  REAL NOT NULL,
+    UNIQUE (artifact_id, version),
+    UNIQUE (artifact_id, digest)
+);
+CREATE INDEX artifact_versions_run ON artifact_versions(run_id);
+
+CREATE TABLE artifact_files (
+    version_id INTEGER NOT NULL,
+    path       TEXT NOT NULL,
+    sha256     TEXT,
+    size       INTEGER,
+    ref        TEXT,
+    PRIMARY KEY (version_id, path)
+) WITHOUT ROWID;
+
+CREATE TABLE artifact_aliases (
+    artifact_id INTEGER NOT NULL,
+    alias       TEXT NOT NULL,
+    version_id  INTEGER NOT NULL,
+    PRIMARY KEY (artifact_id, alias)
+) WITHOUT ROWID;
+CREATE INDEX artifact_aliases_version ON artifact_aliases(version_id);
+
+CREATE TABLE artifact_runs (
+    run_id     TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    version_id INTEGER NOT NULL,
+    at         REAL NOT NULL,
+    PRIMARY KEY (run_id, role, version_id)
+) WITHOUT ROWID;
+CREATE INDEX artifact_runs_version ON artifact_runs(version_id, role);
+
+CREATE TABLE blob_chunks (
+    sha256 TEXT NOT NULL,
+    idx    INTEGER NOT NULL,
+    chunk  TEXT NOT NULL,
+    size   INTEGER NOT NULL,
+    PRIMARY KEY (sha256, idx)
+) WITHOUT ROWID;
+"""
+
 # MIGRATIONS[i] takes a store from user_version i to i + 1. Append, never edit a released entry.
-MIGRATIONS: list[str] = [SCHEMA_V1]
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2_ARTIFACTS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -65,7 +65,9 @@ class LogsPolled(Message):
 
 @dataclass
 class FilesPolled(Message):
-    """The files attached to a run: (name, size, created_at)."""
+    """The files attached to a run: (name, size, created_at), and its artifacts: ("logged" or "used",
+    tracktui.store.artifacts.VersionRow)."""
 
     run_id: str
     files: list[tuple[str, int, float]]
+    artifacts: list[tuple[str, Any]] = field(default_factory=list)
