@@ -40,7 +40,7 @@ except ImportError:  # torch strategies are left out
 _common = dict(database=None, deadline=None, derandomize=False, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("ci", max_examples=300, **_common)  # about a minute on a busy 2-core machine
-settings.register_profile("long", max_examples=5000, **_common)  # about 10 minutes
+settings.register_profile("long", max_examples=8000, **_common)  # about 10 minutes
 PROFILE = os.environ.get("TRACKTUI_HYPOTHESIS_PROFILE", "ci")
 
 MAX_KEY, MAX_TEXT, MAX_STEP = values.MAX_KEY, values.MAX_TEXT, values.MAX_STEP
