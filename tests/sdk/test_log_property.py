@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import decimal
-import fnmatch
 import hashlib
 import logging
 import math
@@ -29,7 +28,8 @@ import pytest
 import tracktui
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tracktui import values, warn
+from tracktui import metric, values, warn
+from tracktui.run_summary import Summary
 from tracktui.store import Reader, report
 
 try:
@@ -136,7 +136,8 @@ if torch is not None:
                                               (torch.tensor(True), REFUSED), (torch.tensor(2.5), REFUSED)]))
 
 def_names = st.one_of(plain_keys, HOSTILE_TEXT, st.sampled_from(["*", "val/*", "a*", "[ab]", "x.*", "?"]))
-def_specs = st.sampled_from([None, "min", "max", "mean", "first", "last", "none", "min,max", "max,mean,first"])
+def_specs = st.sampled_from([None, "", "copy", "min", "max", "mean", "first", "last", "best", "none", "min,max",
+                             "max,mean,first", "median"])
 summary_values = st.one_of(floats, ints, st.booleans(), strings, st.none())
 
 ops = st.lists(st.one_of(
@@ -226,10 +227,6 @@ def flat(d: dict[Any, Any], report: set[str], prefix: str = "", out: dict[str, A
     return out
 
 
-def is_number(x: Any) -> bool:
-    return isinstance(x, float)
-
-
 class Model:
     """What the store should hold after the calls made so far."""
 
@@ -241,8 +238,8 @@ class Model:
         self.history: dict[str, dict[int, Any]] = {}
         self.steps: set[int] = set()
         self.summary: dict[str, Any] = {}
-        self.aggs: dict[str, dict[str, Any]] = {}
-        self.defs: list[tuple[str, tuple[str, ...]]] = []
+        self.defs: list[dict[str, Any]] = []
+        self.aggregator = Summary()
         self.finished = False
         self.report: set[str] = set()  # causes that must have been reported (message fragments)
         self.allowed: set[str] = set()  # reports that may come (a lower step is legal but warned)
@@ -264,11 +261,14 @@ class Model:
             self.pending_step = step
         for key, (_, stored) in staged.items():
             self.pending[key] = stored
-            aggs = self.aggregates(key)
+            aggs = self.aggregator.aggregates(key)
             if aggs is None:
                 self.summary[key] = stored
-            else:
-                self.observe(key, stored, aggs)
+            else:  # define_metric's aggregates (tracktui.run_summary) over the values history holds
+                before = self.aggregator._data.get(key)
+                self.aggregator.observe(key, stored, aggs)
+                if self.aggregator._data.get(key) is not before:  # written only when it has something
+                    self.summary[key] = self.aggregator._data[key]
         if commit:
             self.commit()
 
@@ -287,42 +287,15 @@ class Model:
         self.next = max(self.next, step + 1)
         self.max_step = max(self.max_step, step)
 
-    def aggregates(self, key: str) -> tuple[str, ...] | None:
-        exact = glob = None
-        for name, aggs in self.defs:
-            if name == key:
-                exact = aggs
-            elif any(c in name for c in "*?[") and fnmatch.fnmatchcase(key, name):
-                glob = aggs
-        aggs = exact if exact is not None else glob
-        return None if aggs in (None, ("last",)) else aggs
-
-    def observe(self, key: str, value: Any, aggs: tuple[str, ...]) -> None:
-        if aggs == ("none",):
-            return
-        state = self.aggs.setdefault(key, {"first": value, "n": 0, "sum": 0.0})
-        state["last"] = value
-        if is_number(value) and value == value:
-            if "min" not in state or value < state["min"]:
-                state["min"] = value
-            if "max" not in state or value > state["max"]:
-                state["max"] = value
-            state["n"] += 1
-            state["sum"] += value
-        out = {}
-        for a in aggs:
-            if a == "mean":
-                if state["n"]:
-                    out["mean"] = state["sum"] / state["n"]
-            elif a in state:
-                out[a] = state[a]
-        self.summary[key] = out
-
-    def define_metric(self, name: str, spec: str | None) -> None:
-        aggs = ("last",) if spec is None else tuple(spec.split(","))
-        aggs = ("none",) if "none" in aggs else aggs
-        name = esc(name)
-        self.defs = [(n, a) for n, a in self.defs if n != name] + [(name, aggs)]
+    def define_metric(self, name: str, spec: str | None) -> bool:
+        """False when define_metric must refuse the arguments (tracktui.Error)."""
+        try:
+            m = metric.parse(esc(name), summary=spec)
+        except tracktui.Error:
+            return False
+        self.defs = metric.merge(self.defs, m)
+        self.aggregator.set_defs(self.defs)
+        return True
 
     def set_summary(self, key: Any, value: Any) -> None:
         """run.summary[key] = value: kept as given (JSON escapes lone surrogates and reads them back)."""
@@ -436,8 +409,11 @@ def test_log_keeps_every_storable_value_and_reports_the_rest(tmp_path_factory, m
                     pytest.fail(f"log() raised {e!r}")
                 model.log(d, step_expect, commit is not False)
             elif op[0] == "define_metric":
-                run.define_metric(op[1], summary=op[2])
-                model.define_metric(op[1], op[2])
+                if model.define_metric(op[1], op[2]):
+                    run.define_metric(op[1], summary=op[2])
+                else:
+                    with pytest.raises(tracktui.Error):
+                        run.define_metric(op[1], summary=op[2])
             else:
                 run.summary[op[1]] = op[2]
                 model.set_summary(op[1], op[2])
