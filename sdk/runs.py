@@ -26,13 +26,25 @@ RESUME_MODES = ("allow", "must", "never")
 FINISH_TIMEOUT_ON_SIGNAL = 2.0
 
 _live_runs: weakref.WeakSet[Run] = weakref.WeakSet()
-_PLAIN = frozenset((float, int, str, bool))
 _EXACT = 1 << 53  # ints beyond this lose digits as floats: the general path keeps them honest
+MAX_STEP = values.MAX_STEP
+MAX_KEY = values.MAX_KEY
 
 
-def _summary_value(enc: values.Encoded) -> Any:
-    """The Python value a summary keeps for an encoded value (media refs are filled in at commit)."""
+def _summary_value(v: Any, enc: values.Encoded) -> Any:
+    """What the summary keeps for a logged value: the value itself when it is stored as it is (ints stay
+    ints), else what history holds (rounded big ints, escaped text...); media refs are filled in at commit."""
+    t = type(v)
+    if t is float or t is bool or (t is str and enc[2] is v) or (t is int and enc[1] == FINITE and enc[0] == v):
+        return v
     return None if enc[1] == MEDIA else codec.decode(*enc)
+
+
+def _aggregated_value(v: Any, enc: values.Encoded) -> Any:
+    """What define_metric's aggregates fold: numbers as floats (as history holds them), other values as kept."""
+    if enc[1] in codec.NUMERIC_KINDS:
+        return codec.decode(*enc)
+    return _summary_value(v, enc)
 
 
 class Run(RunCompat):
@@ -120,11 +132,17 @@ class Run(RunCompat):
         return self._next
 
     def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
-        """Record metrics (and media) for a step.
+        """Record metrics (and media) for a step. Never raises: bad input is reported with one warning per
+        cause and the rest is kept.
 
         Args:
-            data: keys to values; nested dicts flatten with '.', '/' in keys is kept.
-            step: the step to record at; by default every call is the next step.
+            data: keys to values; nested dicts flatten with '.', '/' in keys is kept. Keys are text (other
+                keys through str()); lone surrogates in keys and strings are stored escaped ('\\udcff').
+                A mapping that raises while it is read records nothing of this call.
+            step: the step to record at (0 <= step < 2**63-1): an int, a numpy or torch integer scalar, or a
+                float with a whole value such as 3.0. Anything else (None aside: the next step) is refused
+                with one warning and the automatic step is used: bools, strings, NaN, +/-Inf, 3.5, negative
+                or larger steps. A step lower than the current one is stored, with one warning.
             commit: False keeps the values pending so the next call joins the same step.
         """
         if self._finished:
@@ -133,7 +151,8 @@ class Run(RunCompat):
             return
         try:
             with self._lock:
-                if step is None and commit is not False and not self._pending and type(data) is dict:
+                if (step is None and commit is not False and not self._pending and self._pending_step is None
+                        and type(data) is dict):
                     if self._log_fast(data):
                         return
                 self._log(data, step, commit is not False)
@@ -142,43 +161,51 @@ class Run(RunCompat):
                                             "of that call were not recorded; training goes on")
 
     def _log_fast(self, data: dict[str, Any]) -> bool:
-        """The common case, a flat dict of finite non-zero floats and ints: straight to the queue.
+        """The common case, a flat dict of ASCII keys to finite non-zero floats and ints: straight to the queue.
 
-        Returns False, having changed nothing, when a value needs the general path."""
+        Returns False, having changed nothing, when a key or value needs the general path."""
+        step = self._next
+        if step >= MAX_STEP:
+            return False
         items = []
         append = items.append
+        logged = []  # (key, value as logged): the summary keeps ints as ints
         for k, v in data.items():
+            if type(k) is not str or not k.isascii() or len(k) > MAX_KEY:
+                return False
             t = type(v)
-            if t is float and v - v == 0.0 and v != 0.0 and type(k) is str:
+            if t is float and v - v == 0.0 and v != 0.0:
                 append((k, v, FINITE, None))
-            elif t is int and type(k) is str and -_EXACT < v < _EXACT:
+            elif t is int and -_EXACT < v < _EXACT:
                 append((k, float(v), FINITE, None))
             else:
                 return False
+            logged.append((k, v))
+        if not items:
+            return False
         summary = self.summary
         if summary._defs:
             key_aggs = summary._key_aggs
-            for k, v in data.items():
+            for k, v in logged:
                 aggs = key_aggs[k] if k in key_aggs else summary.aggregates(k)
                 if aggs is None:
                     summary._data[k] = v
                 else:
                     summary.observe(k, float(v), aggs)
         else:
-            summary._data.update(data)
+            summary._data.update(logged)
         summary.dirty = True
-        step = self._next
         self._put(("history", self.id, step, time.time(), items, False))
         self._next = step + 1
         if step > self._max_step:
             self._max_step = step
         return True
 
-    def _log(self, data: Mapping[str, Any], step: int | None, commit: bool) -> None:
-        if type(data) is not dict:
-            if not isinstance(data, Mapping):
-                warn_once("log-not-dict", f"tracktui: log() takes a dict, not {type(data).__name__}; ignored")
-                return
+    def _log(self, data: Mapping[str, Any], step: Any, commit: bool) -> None:
+        if not isinstance(data, Mapping):
+            warn_once("log-not-dict", f"tracktui: log() takes a dict, not {type(data).__name__}; ignored")
+            return
+        staged = values.stage(data)  # read in full first: a mapping that raises halfway changes nothing
         if step is not None:
             step = self._check_step(step)
             pending_at = self._next if self._pending_step is None else self._pending_step
@@ -188,48 +215,26 @@ class Run(RunCompat):
         pending = self._pending
         summary = self.summary
         sdata = summary._data
-        encode = values.encode
         key_aggs = summary._key_aggs
-        for k, v in data.items():
-            if type(k) is not str or type(v) is dict:
-                self._merge_slow(k, v)
-                continue
-            enc = encode(k, v)
+        for k, (v, enc) in staged.items():
             pending[k] = enc
-            value = v if type(v) in _PLAIN else _summary_value(enc)
             aggs = key_aggs[k] if k in key_aggs else summary.aggregates(k)
             if aggs is None:
-                sdata[k] = value
+                sdata[k] = _summary_value(v, enc)
             else:
-                summary.observe(k, value, aggs)
+                summary.observe(k, _aggregated_value(v, enc), aggs)
         summary.dirty = True
         if commit:
             self._commit()
 
-    def _merge_slow(self, k: Any, v: Any) -> None:
-        key = k if type(k) is str else str(k)
-        flat = values.flatten({key: v}) if isinstance(v, Mapping) else {key: v}
-        for fk, fv in flat.items():
-            enc = values.encode(fk, fv)
-            self._pending[fk] = enc
-            value = _summary_value(enc)
-            aggs = self.summary.aggregates(fk)
-            if aggs is None:
-                self.summary._data[fk] = value
-            else:
-                self.summary.observe(fk, value, aggs)
-
     def _check_step(self, step: Any) -> int:
-        try:
-            s = int(step)
-            if s != step:
-                raise ValueError
-        except (TypeError, ValueError):
-            warn_once("bad-step", f"tracktui: step must be a non-negative integer, got {step!r}; "
-                                  f"the automatic step is used")
-            return self._next if self._pending_step is None else self._pending_step
-        if s < 0:
-            warn_once("negative-step", f"tracktui: step {s} is negative; the automatic step is used")
+        s, why = values.as_step(step)
+        if why:
+            try:
+                shown = repr(step)[:100]
+            except Exception:  # noqa: BLE001
+                shown = f"a {type(step).__name__}"
+            warn_once(f"bad-step:{why}", f"tracktui: step={shown} is refused ({why}); the automatic step is used")
             return self._next if self._pending_step is None else self._pending_step
         if s <= self._max_step and s != self._pending_step:
             warn_once(f"step-back:{self.id}", f"tracktui: step {s} is lower than the current step "
@@ -243,6 +248,10 @@ class Run(RunCompat):
             self._pending_step = None
             return
         step = self._next if self._pending_step is None else self._pending_step
+        if step > MAX_STEP:  # only automatic steps get here: the counter has reached SQLite's largest integer
+            warn_once(f"last-step:{self.id}", f"tracktui: run {self.name} reached the largest step {MAX_STEP}; "
+                                              "later values replace the ones at that step")
+            step = MAX_STEP
         items = [(k, e[0], e[1], e[2]) for k, e in pending.items()]
         if any(e[1] == MEDIA for e in pending.values()):
             items = self._store_media(items, step)
@@ -293,6 +302,8 @@ class Run(RunCompat):
         """
         from . import metric
 
+        if isinstance(name, str):
+            name = codec.escape_surrogates(name)  # as logged keys are: the definition names the same key
         m = metric.parse(name, step_metric, step_sync, hidden, summary, goal, overwrite)
         with self._lock:
             self._defs = metric.merge(self._defs, m)

@@ -57,6 +57,29 @@ def decode(value: float | None, kind: int, text: str | None = None) -> Any:
     return value
 
 
+def escape_surrogates(text: str) -> str:
+    """text itself when it is valid Unicode; otherwise its lone surrogates (which SQLite refuses, as does any
+    UTF-8 encoder) as escaped text: 'k\\udcff'."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def int_text(v: int) -> str:
+    """The digits of an int; beyond what str() converts (sys.get_int_max_str_digits) a 16-digit mantissa and
+    the exponent."""
+    try:
+        return str(v)
+    except ValueError:
+        import decimal
+
+        return f"{decimal.Decimal(v):.15e}"
+
+
 _TAG = "$float"
 
 
@@ -65,6 +88,9 @@ def _tag(obj: Any) -> Any:
         if obj - obj == 0.0:
             return obj
         return {_TAG: "nan" if obj != obj else ("inf" if obj > 0 else "-inf")}
+    if isinstance(obj, int) and not isinstance(obj, bool) and obj.bit_length() > 2000:
+        text = int_text(int(obj))  # json.dumps raises past the int-to-str digit limit
+        return obj if text.lstrip("-").isdigit() else text
     if isinstance(obj, dict):
         return {str(k): _tag(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -23,6 +23,7 @@ from .writer import HEARTBEAT_INTERVAL
 
 STALE_AFTER = 6 * HEARTBEAT_INTERVAL  # a running run on another host whose heartbeat is older is crashed
 STATES = ("running", "finished", "failed", "killed", "crashed")
+_MAX_INT = (1 << 63) - 1  # SQLite's largest INTEGER: steps go up to it
 
 
 @dataclass
@@ -265,7 +266,7 @@ class Reader:
         span = hi - lo + 1
         if span <= 0:
             return empty
-        width = max(1, -(-span // buckets))
+        width = min(max(1, -(-span // buckets)), _MAX_INT)  # steps span up to 2**63: one bucket holds them all
         if width >= (1 << ROLLUP_SHIFT):
             rows = self._all(
                 "SELECT min(first_step), max(last_step), min(vmin), max(vmax), coalesce(sum(vsum), 0.0), "
@@ -314,7 +315,7 @@ class Reader:
         """Wall time (seconds since the epoch) of each step of a run in lo..hi."""
         return dict(self._all(
             "SELECT step, ts FROM steps WHERE run_id = ? AND step BETWEEN ? AND ? ORDER BY step",
-            (run_id, -(1 << 62) if lo is None else lo, (1 << 62) if hi is None else hi),
+            (run_id, -_MAX_INT if lo is None else lo, _MAX_INT if hi is None else hi),
         ))
 
     def step_times_sampled(self, run_id: str, points: int = 512) -> tuple[list[int], list[float]]:
@@ -346,7 +347,7 @@ class Reader:
             return
         names = {mid: key for key, mid in ids.items()}
         marks = ",".join("?" * len(names))
-        after = -(1 << 62)
+        after = -_MAX_INT
         while True:
             steps = self._all("SELECT step, ts FROM steps WHERE run_id = ? AND step > ? ORDER BY step LIMIT ?",
                               (run_id, after, page))
