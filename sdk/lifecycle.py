@@ -99,6 +99,10 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
     from . import capture
 
     capture.start(run, kwargs.get("settings"))
+    if kwargs.get("sync_tensorboard"):  # record what TensorBoard writers write (tracktui.integrations.tensorboard)
+        from .integrations import tensorboard
+
+        tensorboard.patch(run)
     return run
 
 
