@@ -5,7 +5,8 @@
 
 What it records, under the names wandb's WandbMetricsLogger uses:
 - every `log_freq` batches: `batch/<metric>` (Keras's running mean over the epoch so far), `batch/learning_rate`
-  and `batch/batch_step` (the batch's index counted over all epochs, from 0), the x-axis of `batch/*`;
+  and `batch/batch_step` (the batch's index counted over all epochs and fit() calls, from 0), the x-axis of
+  `batch/*`;
 - every epoch: `epoch/<metric>` (validation ones as `epoch/val_<metric>`), `epoch/learning_rate` and
   `epoch/epoch` (from 0), the x-axis of `epoch/*`;
 - the model summary as text (`model/summary`, a tracktui.Text), `model/num_parameters`, the optimizer's
@@ -48,13 +49,12 @@ class TrackTuiCallback(keras.callbacks.Callback):
         self._log_model_summary = log_model_summary
         self._summary_pending = False
         self.run: Any = None
-        self.batch_step = 0  # batches trained in this fit(), over all epochs
+        self.batch_step = 0  # batches trained with this callback, over all epochs and fit() calls
 
     @never_raises("keras")
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         if self.run is None or getattr(self.run, "_finished", False):
-            self.run, created = current_or_init(self._project, "keras", name=self._name, **self._init_kwargs)
-        self.batch_step = 0
+            self.run, _ = current_or_init(self._project, "keras", name=self._name, **self._init_kwargs)
         self._summary_pending = self._log_model_summary
         run = self.run
         run.define_metric("batch/batch_step")

@@ -51,7 +51,10 @@ if "torch" in writers:
         if step % 2 == 0:
             w.add_histogram("weights", torch.arange(100.0) + step, step)
             w.add_image("sample", np.full((3, 4, 6), 50 * step, dtype=np.uint8), step)
-    w.add_scalars("loss", {"train": 0.5, "val": 0.7}, 4)
+    w.add_scalars("loss", {"train": 0.5, "val": 0.7}, 4)  # two new writers, which flush as they start
+    print("next step before flush:", tracktui.run.step)  # step 4 is still being filled
+    w.flush()
+    print("next step after flush:", tracktui.run.step)  # the writer's flush committed it
     w.add_text("notes", "**hello** world", 2)  # an earlier step: stored there
     w.add_hparams({"lr": 0.1, "optimizer": "sgd", "layers": 3}, {"hparam/acc": 0.9}, run_name="hp")
     w.flush()
@@ -87,6 +90,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, di
     files = {line.split()[1]: json.loads(line.split(" ", 2)[2])
              for line in proc.stdout.splitlines() if line.startswith("EVENTS ")}
     assert "tensorboardX imported by init: False" in proc.stdout or not HAVE_TBX, proc.stdout
+    assert "next step before flush: 4" in proc.stdout and "next step after flush: 5" in proc.stdout, proc.stdout
     return root / "store", files
 
 
