@@ -1,6 +1,7 @@
 """Lightning with TrackTuiLogger, for `lightning.pytorch` and for `pytorch_lightning` (each where installed):
 a tiny regression model trains two epochs, the run is resumed by version for a third, and everything is read
-back through Api: hyperparameters, metrics against trainer/global_step, images, tables, checkpoints."""
+back through Api: hyperparameters, metrics against trainer/global_step, images, tables, checkpoints. With
+pytorch_lightning, the resumed job uses tracktui.integrations.lightning as where only that package is installed."""
 
 from __future__ import annotations
 
@@ -21,9 +22,14 @@ out, pkg = sys.argv[1], sys.argv[2]
 if pkg == "lightning":
     import lightning.pytorch as pl
     from tracktui.integrations.lightning import TrackTuiLogger
+    ResumeLogger = TrackTuiLogger
 else:
+    sys.modules["lightning"] = None  # as where only pytorch_lightning is installed
     import pytorch_lightning as pl
     from tracktui.integrations.pytorch_lightning import TrackTuiLogger
+    from tracktui.integrations import lightning as fallback  # serves pytorch_lightning then
+    print("fallback:", fallback._FRAMEWORK)
+    ResumeLogger = fallback.TrackTuiLogger
 from torch.utils.data import DataLoader, TensorDataset
 
 class Tiny(pl.LightningModule):
@@ -68,7 +74,7 @@ last = t.checkpoint_callback.last_model_path
 tracktui.finish()  # the first job ends
 
 # A second job resumes the run by version, from the last checkpoint.
-t = trainer(TrackTuiLogger(project="lit", version="lit-run", log_model=True), 3)
+t = trainer(ResumeLogger(project="lit", version="lit-run", log_model=True), 3)
 t.fit(Tiny(), train, val, ckpt_path=last)
 '''
 
@@ -77,11 +83,11 @@ def _have(package: str) -> bool:
     return importlib.util.find_spec(package) is not None
 
 
-@pytest.fixture(scope="module", params=[
-    pytest.param("lightning", marks=pytest.mark.skipif(not _have("lightning"), reason=f"lightning not installed ({INSTALL})")),
-    pytest.param("pytorch_lightning", marks=pytest.mark.skipif(not _have("pytorch_lightning"),
-                                                               reason=f"pytorch_lightning not installed ({INSTALL})")),
-])
+def _package(name: str) -> object:
+    return pytest.param(name, marks=pytest.mark.skipif(not _have(name), reason=f"{name} not installed ({INSTALL})"))
+
+
+@pytest.fixture(scope="module", params=[_package("lightning"), _package("pytorch_lightning")])
 def trained(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, str]:
     """Train (and resume) once per package; the tests read the store."""
     root = tmp_path_factory.mktemp(request.param)
@@ -94,6 +100,8 @@ def test_metrics_config_and_resume_by_version(trained: tuple[str, Path, str]) ->
     package, root, stdout = trained
     store = root / "store"
     assert "checkpoint dir:" in stdout and str(Path("lit") / "lit-run" / "checkpoints") in stdout
+    if package == "pytorch_lightning":  # the resumed job used tracktui.integrations.lightning's fallback
+        assert "fallback: pytorch_lightning" in stdout
     (run,) = tracktui.Api(store).runs()
     assert (run.id, run.project, run.name, run.tags) == ("lit-run", "lit", "tiny", [package])
     assert run.state == "finished"
