@@ -29,7 +29,12 @@ _LAZY = {
     "Html": ("media", "Html"),
     "Object3D": ("media", "Object3D"),
     "Text": ("media", "Text"),
+    "Molecule": ("media", "Molecule"),
+    "Plotly": ("media", "Plotly"),
+    "box3d": ("media", "box3d"),
+    "Classes": ("media", "Classes"),
     "plot": ("plot", None),
+    "Artifact": ("artifacts", "Artifact"),
 }
 
 
@@ -87,6 +92,34 @@ def unwatch(model: Any = None) -> None:
     lifecycle.require_run("unwatch").unwatch(model)
 
 
+def log_artifact(artifact_or_path: Any, **kwargs: Any) -> Any:
+    """run.log_artifact() of the current run."""
+    from . import lifecycle
+
+    return lifecycle.require_run("log_artifact").log_artifact(artifact_or_path, **kwargs)
+
+
+def use_artifact(artifact_or_name: Any, **kwargs: Any) -> Any:
+    """run.use_artifact() of the current run."""
+    from . import lifecycle
+
+    return lifecycle.require_run("use_artifact").use_artifact(artifact_or_name, **kwargs)
+
+
+def log_model(path: Any, name: str | None = None, aliases: Any = None) -> None:
+    """run.log_model() of the current run."""
+    from . import lifecycle
+
+    lifecycle.require_run("log_model").log_model(path, name=name, aliases=aliases)
+
+
+def use_model(name: str) -> str:
+    """run.use_model() of the current run."""
+    from . import lifecycle
+
+    return lifecycle.require_run("use_model").use_model(name)
+
+
 def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
     """Finish the current run, if there is one."""
     from . import lifecycle
@@ -97,4 +130,5 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
 
 __all__ = ["init", "log", "define_metric", "save", "watch", "unwatch", "finish", "Run", "Api", "Error",
            "TrackTuiWarning", "run", "config", "summary", "Image", "Table", "Histogram", "Audio", "Video",
-           "Html", "Object3D", "Text", "plot"]
+           "Html", "Object3D", "Text", "Molecule", "Plotly", "box3d", "Classes", "plot", "Artifact",
+           "log_artifact", "use_artifact", "log_model", "use_model"]

@@ -70,6 +70,22 @@ class ApiRun:
         with Reader(self._dir) as r:
             return r.file_bytes(self.id, name)
 
+    def logged_artifacts(self) -> list[Any]:
+        """The artifact versions this run logged (tracktui.Artifact), in the order it logged them."""
+        from tracktui.store import artifacts as sart
+
+        from .artifacts import read_versions
+
+        return read_versions(self._dir, lambda r: sart.logged_by_run(r, self.id))
+
+    def used_artifacts(self) -> list[Any]:
+        """The artifact versions this run used, in the order it used them."""
+        from tracktui.store import artifacts as sart
+
+        from .artifacts import read_versions
+
+        return read_versions(self._dir, lambda r: sart.used_by_run(r, self.id))
+
     # ------------------------------------------------------------ media (see tracktui.media.read)
 
     def media_keys(self) -> list[dict[str, Any]]:
@@ -101,8 +117,11 @@ class ApiRun:
         return found[index]
 
     def image(self, key: str, step: int | None = None, index: int = 0, format: str = "pil") -> Any:
-        """An image as a PIL image, format="numpy" for an array or "bytes" for the stored PNG/JPEG."""
+        """An image as a PIL image, format="numpy" for an array, "bytes" for the stored PNG/JPEG, or "item" for
+        its MediaItem (with .masks, .boxes and .classes)."""
         item = self._one(key, step, index)
+        if format == "item":
+            return item
         return {"pil": item.pil, "numpy": item.numpy, "bytes": item.bytes}[format]()
 
     def table(self, key: str, step: int | None = None, pandas: bool = False) -> Any:
@@ -148,6 +167,27 @@ class Api:
         if rec is None:
             raise ValueError(f"no run {path!r} in the store")
         return ApiRun(self.dir, rec)
+
+    def artifact(self, name: str, type: str | None = None) -> Any:
+        """A stored artifact version: "name:v1", "name:alias", "name" (latest) or "project/name:v1".
+
+        Without a project, the one project that holds that name (ValueError if none or several)."""
+        from .artifacts import read_artifact
+
+        return read_artifact(self.dir, name, type)
+
+    def artifacts(self, type_name: str | None = None, name: str | None = None,
+                  project: str | None = None) -> list[Any]:
+        """Stored artifact versions, by project and name, newest version first; optionally of one type,
+        name ("project/name" works too) or project."""
+        from tracktui.store import artifacts as sart
+
+        from .artifacts import read_versions
+
+        if name and "/" in name:
+            project, name = name.rsplit("/", 1)[-2:]
+            project = project.rsplit("/", 1)[-1]
+        return read_versions(self.dir, lambda r: sart.versions(r, project=project, name=name, type=type_name))
 
     def projects(self) -> list[str]:
         """Projects that have runs."""

@@ -287,6 +287,20 @@ class DisabledRun:
     def unwatch(self, *args: Any, **kwargs: Any) -> None:
         """No-op."""
 
+    def log_artifact(self, artifact_or_path: Any, *args: Any, **kwargs: Any) -> Any:
+        """No-op: returns the artifact (or None for a path)."""
+        return artifact_or_path if not isinstance(artifact_or_path, (str, os.PathLike)) else None
+
+    def log_model(self, *args: Any, **kwargs: Any) -> None:
+        """No-op."""
+
+    def use_artifact(self, artifact_or_name: Any, type: str | None = None, **kwargs: Any) -> Any:
+        """Read the artifact from the default store without recording its use."""
+        from .artifacts import read_artifact
+
+        return artifact_or_name if not isinstance(artifact_or_name, str) else read_artifact(None, artifact_or_name,
+                                                                                              type)
+
     def finish(self, *args: Any, **kwargs: Any) -> None:
         """No-op."""
         forget(self)  # type: ignore[arg-type]

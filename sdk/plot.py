@@ -2,12 +2,15 @@
 
     run.log({"loss_curve": tracktui.plot.line(table, "step", "loss", title="Loss")})
 
-Every function returns a Plot (a media object); its data is a Table whose rows are stored one by one.
+Every function returns a Plot (a media object) whose .table holds the same columns and values wandb's chart
+table holds (line_series: step, lineKey, lineVal; pr_curve: class, precision, recall; roc_curve: class, fpr,
+tpr; confusion_matrix: Actual, Predicted, nPredictions), computed as wandb computes them (scikit-learn's
+curves, re-implemented here on numpy so scikit-learn is not needed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tracktui.store.media import Item
@@ -15,7 +18,34 @@ from tracktui.store.media import Item
 from .media import Table
 from .media.base import Media, to_numpy
 
-MAX_CURVE_POINTS = 500  # points per class kept by pr_curve and roc_curve
+MAX_PLOT_ROWS = 10_000  # rows of a curve's table at most (wandb.Table.MAX_ROWS); longer curves are thinned
+
+
+class Spec(dict):
+    """A plot's spec: a dict (type, which columns are x / y / series, title...), with wandb's views of it
+    (string_fields, fields, vega_spec_name) for code written against wandb's CustomChart."""
+
+    _VEGA = {"line": "wandb/line/v0", "scatter": "wandb/scatter-plot/v0", "bar": "wandb/bar/v0",
+             "histogram": "wandb/histogram/v0", "line_series": "wandb/lineseries/v0",
+             "pr_curve": "wandb/area-under-curve/v0", "roc_curve": "wandb/area-under-curve/v0",
+             "confusion_matrix": "wandb/confusion_matrix/v1"}
+    _STRINGS = ("title", "xname", "x-axis-title", "y-axis-title")
+    _FIELDS = ("x", "y", "stroke", "series", "label", "value", "actual", "predicted")
+
+    @property
+    def string_fields(self) -> dict[str, Any]:
+        """The chart's strings (title, axis titles), as wandb's spec names them."""
+        return {k: self[k] for k in self._STRINGS if k in self}
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """Which column plays which part."""
+        return {k: self[k] for k in self._FIELDS if self.get(k) is not None}
+
+    @property
+    def vega_spec_name(self) -> str | None:
+        """The name of the wandb chart preset this spec corresponds to."""
+        return self._VEGA.get(self.get("type", ""))
 
 
 class Plot(Media):
@@ -24,24 +54,17 @@ class Plot(Media):
     _type = "plot"
 
     def __init__(self, spec: dict[str, Any], table: Table):
-        self.spec = dict(spec)
+        self.spec = Spec(spec)
         self.table = table
 
     def _item(self) -> Item:
         item = self.table._item()
-        return Item(
-            "plot",
-            {"spec": self.spec, "columns": list(self.table.columns), "rows": len(self.table.data)},
-            rows=item.rows,
-        )
+        return Item("plot", {"spec": dict(self.spec), "columns": [str(c) for c in self.table.columns],
+                             "rows": len(self.table.data)}, rows=item.rows)
 
     def _ref(self) -> dict[str, Any]:
-        return {
-            "_type": "plot",
-            "plot": self.spec.get("type"),
-            "title": self.spec.get("title", ""),
-            "rows": len(self.table.data),
-        }
+        return {"_type": "plot", "plot": self.spec.get("type"), "title": self.spec.get("title", ""),
+                "rows": len(self.table.data)}
 
 
 def _columns(table: Table, *names: str | None) -> Table:
@@ -55,13 +78,10 @@ def _columns(table: Table, *names: str | None) -> Table:
     return Table(columns=wanted, data=[[row[i] for i in idx] for row in table.data])
 
 
-def line(
-    table: Table, x: str, y: str, stroke: str | None = None, title: str = "", split_table: bool = False
-) -> Plot:
+def line(table: Table, x: str, y: str, stroke: str | None = None, title: str = "",
+         split_table: bool = False) -> Plot:
     """A line chart of column y over column x (one line per value of stroke, when given)."""
-    return Plot(
-        {"type": "line", "x": x, "y": y, "stroke": stroke, "title": title}, _columns(table, x, y, stroke)
-    )
+    return Plot({"type": "line", "x": x, "y": y, "stroke": stroke, "title": title}, _columns(table, x, y, stroke))
 
 
 def scatter(table: Table, x: str, y: str, title: str = "", split_table: bool = False) -> Plot:
@@ -71,9 +91,7 @@ def scatter(table: Table, x: str, y: str, title: str = "", split_table: bool = F
 
 def bar(table: Table, label: str, value: str, title: str = "", split_table: bool = False) -> Plot:
     """A bar chart: one bar per row, labelled by column label, as long as column value."""
-    return Plot(
-        {"type": "bar", "label": label, "value": value, "title": title}, _columns(table, label, value)
-    )
+    return Plot({"type": "bar", "label": label, "value": value, "title": title}, _columns(table, label, value))
 
 
 def histogram(table: Table, value: str, title: str = "", split_table: bool = False) -> Plot:
@@ -81,186 +99,227 @@ def histogram(table: Table, value: str, title: str = "", split_table: bool = Fal
     return Plot({"type": "histogram", "value": value, "title": title}, _columns(table, value))
 
 
-def line_series(
-    xs: Sequence[Any],
-    ys: Sequence[Sequence[Any]],
-    keys: Sequence[str] | None = None,
-    title: str = "",
-    xname: str = "x",
-    split_table: bool = False,
-) -> Plot:
-    """Several lines on one chart: ys[i] over xs (or over xs[i] when xs is a list of lists), named keys[i]."""
-    ys = [list(to_numpy(y).ravel().tolist()) for y in ys]
-    xs_list = to_numpy(xs).tolist() if hasattr(xs, "shape") else list(xs)
-    per_series = bool(xs_list) and isinstance(xs_list[0], (list, tuple))
-    if per_series and len(xs_list) != len(ys):
-        raise ValueError(f"tracktui.plot.line_series: {len(xs_list)} x lists for {len(ys)} y lists")
-    names = [str(k) for k in keys] if keys is not None else [f"key_{i}" for i in range(len(ys))]
+def _seq(x: Any, what: str) -> Any:
+    if hasattr(x, "detach") or hasattr(x, "shape"):
+        return to_numpy(x)
+    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+        raise TypeError(f"tracktui.plot.line_series: {what} must be a sequence, not {type(x).__name__}")
+    return x
+
+
+def line_series(xs: Any, ys: Any, keys: Sequence[str] | None = None, title: str = "", xname: str = "x",
+                split_table: bool = False) -> Plot:
+    """Several lines on one chart: ys[i] over xs (one x list for all, or xs[i] per line), named keys[i]
+    (line_0, line_1... by default). As in wandb, each line is cut to the shorter of its x and y lists; the
+    table's columns are step, lineKey, lineVal."""
+    xs, ys = list(_seq(xs, "xs")), list(_seq(ys, "ys"))
+    if not xs or isinstance(xs[0], (str, bytes)) or not isinstance(xs[0], Iterable):
+        xs = [xs] * len(ys)
+    if len(xs) != len(ys):
+        raise ValueError(f"tracktui.plot.line_series: {len(xs)} x series for {len(ys)} y series")
+    names = [f"line_{i}" for i in range(len(ys))] if keys is None else [str(k) for k in keys]
     if len(names) != len(ys):
-        raise ValueError(f"tracktui.plot.line_series: {len(names)} keys for {len(ys)} series")
-    table = Table(columns=["series", xname, "y"])
-    for i, (name, y) in enumerate(zip(names, ys, strict=False)):
-        x = list(xs_list[i]) if per_series else xs_list
-        if len(x) != len(y):
-            raise ValueError(
-                f"tracktui.plot.line_series: series {name!r} has {len(y)} y values for {len(x)} x"
-            )
-        for xv, yv in zip(x, y, strict=False):
-            table.add_data(name, xv, yv)
-    return Plot(
-        {"type": "line_series", "x": xname, "y": "y", "series": "series", "title": title, "keys": names},
-        table,
-    )
+        raise ValueError(f"tracktui.plot.line_series: {len(names)} keys for {len(ys)} y series")
+    table = Table(columns=["step", "lineKey", "lineVal"])
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        for xv, yv in zip(_seq(x, f"xs[{i}]"), _seq(y, f"ys[{i}]"), strict=False):
+            table.add_data(xv, names[i], yv)
+    return Plot({"type": "line_series", "x": "step", "y": "lineVal", "series": "lineKey", "title": title,
+                 "xname": xname, "keys": names}, table)
 
 
-def confusion_matrix(
-    probs: Any = None,
-    y_true: Any = None,
-    preds: Any = None,
-    class_names: Sequence[str] | None = None,
-    title: str = "Confusion Matrix",
-) -> Plot:
-    """Counts of (actual, predicted) class pairs; preds, or the argmax of probs, against y_true."""
-    import numpy as np
-
+def confusion_matrix(probs: Any = None, y_true: Any = None, preds: Any = None,
+                     class_names: Sequence[str] | None = None, title: str = "Confusion Matrix Curve",
+                     split_table: bool = False) -> Plot:
+    """Counts of (actual, predicted) pairs, from preds or the argmax of probs, as wandb counts them: with
+    class_names, labels are indexes into it (or the names themselves); without, the distinct labels in sorted
+    order are named Class_1, Class_2, ..."""
     if y_true is None:
         raise ValueError("tracktui.plot.confusion_matrix needs y_true")
-    if (probs is None) == (preds is None):
-        raise ValueError("tracktui.plot.confusion_matrix needs preds or probs (one of them)")
-    t = to_numpy(y_true).ravel()
-    p = to_numpy(preds).ravel() if preds is not None else to_numpy(probs).argmax(axis=-1).ravel()
-    if len(t) != len(p):
-        raise ValueError(f"tracktui.plot.confusion_matrix: {len(t)} labels for {len(p)} predictions")
-    if t.dtype.kind not in "iu" or p.dtype.kind not in "iu":
-        raise TypeError("tracktui.plot.confusion_matrix: y_true and preds must be class indices (integers)")
-    n = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
+    if probs is not None and preds is not None:
+        raise ValueError("tracktui.plot.confusion_matrix takes probs or preds, not both")
+    if probs is None and preds is None:
+        raise ValueError("tracktui.plot.confusion_matrix needs preds or probs")
+    truth = _labels(y_true)
+    pred = to_numpy(probs).argmax(axis=1).tolist() if probs is not None else _labels(preds)
+    if len(pred) != len(truth):
+        raise ValueError(f"tracktui.plot.confusion_matrix: {len(truth)} labels for {len(pred)} predictions")
     if class_names is not None:
-        if len(class_names) < n:
-            raise ValueError(
-                f"tracktui.plot.confusion_matrix: {len(class_names)} class names for class "
-                f"indices up to {n - 1}"
-            )
-        n = len(class_names)
-    names = [str(c) for c in class_names] if class_names is not None else [str(i) for i in range(n)]
-    if t.min(initial=0) < 0 or p.min(initial=0) < 0:
-        raise ValueError("tracktui.plot.confusion_matrix: class indices must not be negative")
-    counts = np.zeros((n, n), dtype=np.int64)
-    np.add.at(counts, (t, p), 1)
-    table = Table(columns=["Actual", "Predicted", "nPredictions"])
-    for i in range(n):
-        for j in range(n):
-            table.add_data(names[i], names[j], int(counts[i, j]))
-    return Plot(
-        {
-            "type": "confusion_matrix",
-            "actual": "Actual",
-            "predicted": "Predicted",
-            "value": "nPredictions",
-            "class_names": names,
-            "title": title,
-        },
-        table,
-    )
+        names = [str(c) for c in class_names]
+        n = len(names)
+        for what, labels in (("predicted classes", pred), ("true labels", truth)):
+            if len(set(labels)) > n:
+                raise ValueError(f"tracktui.plot.confusion_matrix: more distinct {what} than the {n} class names")
+        index: dict[Any, int] = {i: i for i in range(n)}
+        index.update({name: i for i, name in enumerate(names) if name not in index})
+        unknown = [v for v in truth + pred if v not in index]
+        if unknown:
+            raise ValueError(f"tracktui.plot.confusion_matrix: label {unknown[0]!r} is neither an index into the "
+                             f"{n} class names nor one of them")
+    else:
+        try:
+            distinct = sorted(set(pred) | set(truth))
+        except TypeError as e:
+            raise TypeError("tracktui.plot.confusion_matrix: labels must be all numbers or all strings") from e
+        n = len(distinct)
+        names = [f"Class_{i + 1}" for i in range(n)]
+        index = {v: i for i, v in enumerate(distinct)}
+    counts = [[0] * n for _ in range(n)]
+    for t, p in zip(truth, pred, strict=True):
+        counts[index[t]][index[p]] += 1
+    table = Table(columns=["Actual", "Predicted", "nPredictions"],
+                  data=[[names[i], names[j], counts[i][j]] for i in range(n) for j in range(n)])
+    return Plot({"type": "confusion_matrix", "actual": "Actual", "predicted": "Predicted", "value": "nPredictions",
+                 "class_names": names, "title": title}, table)
 
 
-def _curves(
-    kind: str, y_true: Any, y_probas: Any, labels: Sequence[str] | None, classes_to_plot: Sequence[Any] | None
-) -> tuple[list[str], Table]:
+def _labels(x: Any) -> list[Any]:
+    """Labels as plain Python values (numpy and torch scalars converted)."""
+    if hasattr(x, "shape") or hasattr(x, "detach"):
+        return to_numpy(x).ravel().tolist()
+    return [v.item() if hasattr(v, "item") and getattr(v, "ndim", 0) == 0 else v for v in x]
+
+
+# ---------------------------------------------------------------- curves (scikit-learn's, on numpy)
+
+
+def binary_clf_curve(y_true: Any, y_score: Any, pos_label: Any) -> tuple[Any, Any, Any]:
+    """False and true positive counts at each distinct score threshold (descending), as scikit-learn's
+    _binary_clf_curve computes them."""
     import numpy as np
 
-    t = to_numpy(y_true).ravel()
-    pr = to_numpy(y_probas).astype(np.float64)
-    if pr.ndim == 1:
-        pr = np.stack([1 - pr, pr], axis=1)
-    if pr.ndim != 2 or pr.shape[0] != len(t):
-        raise ValueError(
-            f"tracktui.plot.{kind}: y_probas must be N×classes for {len(t)} labels, got shape {pr.shape}"
-        )
-    n_classes = pr.shape[1]
-    names = [str(x) for x in labels] if labels is not None else [str(i) for i in range(n_classes)]
-    if len(names) != n_classes:
-        raise ValueError(f"tracktui.plot.{kind}: {len(names)} labels for {n_classes} classes")
-    if t.dtype.kind not in "iub":  # labels given as names
-        index = {n: i for i, n in enumerate(names)}
-        try:
-            t = np.array([index[str(v)] for v in t.tolist()])
-        except KeyError as e:
-            raise ValueError(f"tracktui.plot.{kind}: label {e.args[0]!r} is not among {names}") from e
-    classes = (
-        range(n_classes)
-        if classes_to_plot is None
-        else [c if isinstance(c, int) else names.index(str(c)) for c in classes_to_plot]
-    )
-    xname, yname = ("recall", "precision") if kind == "pr_curve" else ("fpr", "tpr")
-    table = Table(columns=["class", xname, yname])
-    for c in classes:
-        pos = t == c
-        order = np.argsort(-pr[:, c], kind="stable")
-        hits = pos[order]
-        tp = np.cumsum(hits)
-        fp = np.cumsum(~hits)
-        n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-        if kind == "pr_curve":
-            x = tp / max(n_pos, 1)
-            y = tp / np.maximum(tp + fp, 1)
-            x, y = np.concatenate([[0.0], x]), np.concatenate([[1.0], y])
-        else:
-            x = fp / max(n_neg, 1)
-            y = tp / max(n_pos, 1)
-            x, y = np.concatenate([[0.0], x]), np.concatenate([[0.0], y])
-        if len(x) > MAX_CURVE_POINTS:
-            keep = np.unique(np.linspace(0, len(x) - 1, MAX_CURVE_POINTS).round().astype(int))
-            x, y = x[keep], y[keep]
-        for xv, yv in zip(x.tolist(), y.tolist(), strict=False):
-            table.add_data(names[c], xv, yv)
-    return names, table
+    pos = y_true == pos_label
+    order = np.argsort(y_score, kind="mergesort")[::-1]
+    score, pos = y_score[order], pos[order]
+    cut = np.r_[np.where(np.diff(score))[0], pos.size - 1]
+    tps = np.cumsum(pos, dtype=np.float64)[cut]
+    fps = 1 + cut - tps
+    return fps, tps, score[cut]
 
 
-def pr_curve(
-    y_true: Any = None,
-    y_probas: Any = None,
-    labels: Sequence[str] | None = None,
-    classes_to_plot: Sequence[Any] | None = None,
-    title: str = "Precision v. Recall",
-) -> Plot:
-    """Precision against recall per class (one-vs-rest), from labels and predicted probabilities."""
-    names, table = _curves("pr_curve", y_true, y_probas, labels, classes_to_plot)
-    return Plot(
-        {
-            "type": "pr_curve",
-            "x": "recall",
-            "y": "precision",
-            "series": "class",
-            "title": title,
-            "labels": names,
-        },
-        table,
-    )
+def roc_points(y_true: Any, y_score: Any, pos_label: Any) -> tuple[Any, Any]:
+    """(fpr, tpr) as sklearn.metrics.roc_curve gives them (drop_intermediate=True)."""
+    import numpy as np
+
+    fps, tps, _ = binary_clf_curve(y_true, y_score, pos_label)
+    if len(fps) > 2:
+        keep = np.where(np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])[0]
+        fps, tps = fps[keep], tps[keep]
+    fps, tps = np.r_[0, fps], np.r_[0, tps]
+    fpr = fps / fps[-1] if fps[-1] > 0 else np.full(fps.shape, np.nan)
+    tpr = tps / tps[-1] if tps[-1] > 0 else np.full(tps.shape, np.nan)
+    return fpr, tpr
 
 
-def roc_curve(
-    y_true: Any = None,
-    y_probas: Any = None,
-    labels: Sequence[str] | None = None,
-    classes_to_plot: Sequence[Any] | None = None,
-    title: str = "ROC",
-) -> Plot:
-    """True-positive rate against false-positive rate per class (one-vs-rest)."""
-    names, table = _curves("roc_curve", y_true, y_probas, labels, classes_to_plot)
-    return Plot(
-        {"type": "roc_curve", "x": "fpr", "y": "tpr", "series": "class", "title": title, "labels": names},
-        table,
-    )
+def pr_points(y_true: Any, y_score: Any, pos_label: Any) -> tuple[Any, Any]:
+    """(precision, recall) as sklearn.metrics.precision_recall_curve gives them."""
+    import numpy as np
+
+    fps, tps, _ = binary_clf_curve(y_true, y_score, pos_label)
+    ps = tps + fps
+    precision = np.divide(tps, ps, out=np.zeros_like(tps), where=ps != 0)
+    recall = np.ones_like(tps) if tps[-1] == 0 else tps / tps[-1]
+    return np.r_[precision[::-1], 1], np.r_[recall[::-1], 0]
 
 
-__all__ = [
-    "Plot",
-    "line",
-    "scatter",
-    "bar",
-    "histogram",
-    "line_series",
-    "confusion_matrix",
-    "pr_curve",
-    "roc_curve",
-]
+def _curve_inputs(kind: str, y_true: Any, y_probas: Any, labels: Sequence[Any] | None,
+                  classes_to_plot: Sequence[Any] | None) -> list[tuple[Any, Any, Any, Any]]:
+    """(class label, the true labels, the class's scores, the class) for every class to plot, as wandb picks
+    them: the distinct labels of y_true in sorted order, named by labels[class] for integer classes; a class's
+    scores are the y_probas column of its rank (of its value, for integer classes below the column count, so
+    a class missing from y_true does not shift the others)."""
+    import numpy as np
+
+    if y_true is None or y_probas is None:
+        raise ValueError(f"tracktui.plot.{kind} needs y_true and y_probas")
+    t = np.asarray(_labels(y_true))
+    p = to_numpy(y_probas).astype(np.float64)
+    if p.ndim == 1:  # a binary classifier's probability of the positive class
+        p = np.stack([1 - p, p], axis=1)
+    if p.ndim != 2 or p.shape[0] != len(t):
+        raise ValueError(f"tracktui.plot.{kind}: y_probas must be N×classes for {len(t)} labels, got shape {p.shape}")
+    classes = np.unique(t)
+    integer = t.dtype.kind in "iu"
+    by_value = integer and all(0 <= c < p.shape[1] for c in classes.tolist())
+    if len(classes) > p.shape[1] and not by_value:
+        raise ValueError(f"tracktui.plot.{kind}: {len(classes)} classes in y_true but y_probas has {p.shape[1]} "
+                         f"columns")
+    names = [str(x) for x in labels] if labels is not None else None
+    wanted = None if classes_to_plot is None else {str(c) for c in classes_to_plot}
+    out = []
+    for i, cls in enumerate(classes.tolist()):
+        label = cls
+        if names is not None and integer:
+            if not 0 <= cls < len(names):
+                raise ValueError(f"tracktui.plot.{kind}: class {cls} has no name among the {len(names)} labels")
+            label = names[cls]
+        if wanted is not None and str(cls) not in wanted and str(label) not in wanted:
+            continue
+        out.append((label, t, p[:, cls if by_value else i], cls))
+    return out
+
+
+def _round3(a: Any) -> list[float]:
+    import numpy as np
+
+    return np.round(np.asarray(a, dtype=np.float64), 3).tolist()
+
+
+def _thin(per_class: list[tuple[Any, list[float], list[float]]]) -> list[tuple[Any, list[float], list[float]]]:
+    """Curves of more than MAX_PLOT_ROWS rows in all, thinned evenly per class (ends kept)."""
+    import numpy as np
+
+    total = sum(len(x) for _, x, _ in per_class)
+    if total <= MAX_PLOT_ROWS:
+        return per_class
+    out = []
+    for label, a, b in per_class:
+        share = max(2, len(a) * MAX_PLOT_ROWS // total)
+        keep = np.unique(np.linspace(0, len(a) - 1, share).round().astype(int)).tolist()
+        out.append((label, [a[k] for k in keep], [b[k] for k in keep]))
+    return out
+
+
+def pr_curve(y_true: Any = None, y_probas: Any = None, labels: Sequence[str] | None = None,
+             classes_to_plot: Sequence[Any] | None = None, interp_size: int = 21,
+             title: str = "Precision-Recall Curve", split_table: bool = False) -> Plot:
+    """Precision against recall per class (one-vs-rest), as wandb computes it: precision made monotone, read
+    at interp_size recall values from 1 down to 0, rounded to 3 decimals; columns class, precision, recall."""
+    import numpy as np
+
+    if isinstance(interp_size, bool) or not isinstance(interp_size, int) or interp_size < 2:
+        raise ValueError(f"tracktui.plot.pr_curve: interp_size must be an integer >= 2, got {interp_size!r}")
+    grid = np.linspace(0, 1, interp_size)[::-1]
+    curves = []
+    for label, t, score, cls in _curve_inputs("pr_curve", y_true, y_probas, labels, classes_to_plot):
+        precision, recall = pr_points(t, score, cls)
+        precision = np.maximum.accumulate(precision)[::-1]  # monotone, then recall ascending
+        idx = np.searchsorted(recall[::-1], grid, side="left")
+        curves.append((label, _round3(precision[idx]), _round3(grid)))
+    table = Table(columns=["class", "precision", "recall"])
+    for label, prec, rec in _thin(curves):
+        for a, b in zip(prec, rec, strict=True):
+            table.add_data(label, a, b)
+    return Plot({"type": "pr_curve", "x": "recall", "y": "precision", "series": "class", "title": title,
+                 "x-axis-title": "Recall", "y-axis-title": "Precision"}, table)
+
+
+def roc_curve(y_true: Any = None, y_probas: Any = None, labels: Sequence[str] | None = None,
+              classes_to_plot: Sequence[Any] | None = None, title: str = "ROC Curve",
+              split_table: bool = False) -> Plot:
+    """True-positive rate against false-positive rate per class (one-vs-rest), as wandb computes it
+    (scikit-learn's roc_curve, rounded to 3 decimals); columns class, fpr, tpr."""
+    curves = []
+    for label, t, score, cls in _curve_inputs("roc_curve", y_true, y_probas, labels, classes_to_plot):
+        fpr, tpr = roc_points(t, score, cls)
+        curves.append((label, _round3(fpr), _round3(tpr)))
+    table = Table(columns=["class", "fpr", "tpr"])
+    for label, fpr, tpr in _thin(curves):
+        for a, b in zip(fpr, tpr, strict=True):
+            table.add_data(label, a, b)
+    return Plot({"type": "roc_curve", "x": "fpr", "y": "tpr", "series": "class", "title": title,
+                 "x-axis-title": "False positive rate", "y-axis-title": "True positive rate"}, table)
+
+
+__all__ = ["Plot", "Spec", "line", "scatter", "bar", "histogram", "line_series", "confusion_matrix", "pr_curve",
+           "roc_curve"]

@@ -395,6 +395,34 @@ class Run:
 
         watcher.unwatch(self, model)
 
+    # artifacts (see tracktui.artifacts)
+    def log_artifact(self, artifact_or_path: Any, name: str | None = None, type: str | None = None,
+                     aliases: list[str] | None = None, tags: list[str] | None = None) -> Any:
+        """Store an Artifact (or a file, directory or URI) as a new version made by this run."""
+        from . import artifacts
+
+        return artifacts.log_artifact(self, artifact_or_path, name=name, type=type, aliases=aliases, tags=tags)
+
+    def use_artifact(self, artifact_or_name: Any, type: str | None = None, aliases: list[str] | None = None,
+                     use_as: str | None = None) -> Any:
+        """A stored artifact version ("name:v3", "name:alias", "name:latest"), recorded as used by this run."""
+        from . import artifacts
+
+        return artifacts.use_artifact(self, artifact_or_name, type=type, aliases=aliases)
+
+    def log_model(self, path: str | os.PathLike[str], name: str | None = None,
+                  aliases: list[str] | None = None) -> None:
+        """Store a model file or directory as an artifact of type "model"."""
+        from . import artifacts
+
+        artifacts.log_model(self, path, name=name, aliases=aliases)
+
+    def use_model(self, name: str) -> str:
+        """Use a model artifact; return the directory it was downloaded to."""
+        from . import artifacts
+
+        return artifacts.use_model(self, name)
+
 
 # Callables run at finish (before the final state is written): capture threads stop and flush here.
 _finish_hooks: list[Any] = []

@@ -92,9 +92,12 @@ def _encode_other(key: str, v: Any) -> Encoded:
 
 
 def _could_be_media(v: Any) -> bool:
-    """A list or an array (of more than one number) may be an auto-histogram: load the media module."""
+    """A list or an array (of more than one number) may be an auto-histogram, a plotly or matplotlib figure is
+    stored as media: load the media module."""
     if isinstance(v, (list, tuple)):
         return bool(v)
+    if type(v).__module__.startswith(("plotly.", "matplotlib.")) or getattr(v, "__name__", None) == "matplotlib.pyplot":
+        return True
     ndim = getattr(v, "ndim", None)
     return isinstance(ndim, int) and ndim >= 1
 

@@ -45,14 +45,15 @@ def too_big(what: str, size: int, cap: int = MAX_MEDIA_BYTES) -> str:
 class Item:
     """One media object on its way to the store: what the SDK made of it, cheap to build."""
 
-    type: str  # image, table, histogram, plot, audio, video, html, object3d, text
+    type: str  # image, table, histogram, plot, audio, video, html, object3d, text, molecule, plotly
     meta: dict[str, Any] = field(default_factory=dict)
     data: bytes | None = None  # the encoded bytes, when already known
     raw: Any = None  # pixels / samples / frames / points to encode on the writer thread
     rows: list[list[Any]] | None = None  # table and plot rows; image cells are Items
     sha256: str | None = None
     error: str | None = None
-    blobs: dict[str, bytes] = field(default_factory=dict)  # bytes of image cells, by sha256
+    blobs: dict[str, bytes] = field(default_factory=dict)  # bytes of image cells and masks, by sha256
+    masks: dict[str, Any] | None = None  # an image's masks (H×W uint8 class ids) by name, to encode as PNG
     row_json: list[str] | None = None
     meta_json: str | None = None
     pending: int = 0  # raw bytes counted in the queue-wide total until encoded
@@ -111,6 +112,69 @@ def encode_gif(frames: Any, fps: float) -> bytes:
     return buf.getvalue()
 
 
+VIDEO_CODECS = {"mp4": "libx264", "webm": "libvpx-vp9", "ogg": "libtheora"}  # what ffmpeg encodes each with
+VIDEO_MUXERS = {"mp4": "mp4", "webm": "webm", "ogg": "ogg"}
+VIDEO_MAGIC = {"mp4": b"ftyp", "webm": b"\x1aE\xdf\xa3", "ogg": b"OggS"}
+
+
+def video_encoder() -> str | None:
+    """The package that encodes frames as mp4/webm/ogg ("imageio" with imageio-ffmpeg), or None; imports
+    nothing."""
+    import importlib.util
+
+    found = all(importlib.util.find_spec(m) is not None for m in ("imageio", "imageio_ffmpeg"))
+    return "imageio" if found else None
+
+
+def encode_ffmpeg(frames: Any, fps: float, fmt: str) -> bytes:
+    """mp4 (H.264), webm (VP9) or ogg (Theora) bytes of uint8 frames T×H×W×C, through imageio's ffmpeg
+    plugin; odd sizes are padded by one black row/column (yuv420p needs even sizes)."""
+    import os
+    import tempfile
+
+    import imageio.v2 as iio
+    import numpy as np
+
+    a = np.asarray(frames)
+    if a.shape[-1] == 1:
+        a = np.repeat(a, 3, axis=-1)
+    elif a.shape[-1] == 4:
+        a = a[..., :3]
+    pad_h, pad_w = a.shape[1] % 2, a.shape[2] % 2
+    if pad_h or pad_w:
+        a = np.pad(a, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)))
+    fd, path = tempfile.mkstemp(suffix=".mkv")  # imageio takes no .ogg name: the muxer is named instead
+    os.close(fd)
+    try:
+        with iio.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec=VIDEO_CODECS[fmt],
+                            pixelformat="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
+                            output_params=["-f", VIDEO_MUXERS[fmt]]) as w:
+            for f in a:
+                w.append_data(np.ascontiguousarray(f))
+        with open(path, "rb") as f:
+            data = f.read()
+    finally:
+        os.unlink(path)
+    if VIDEO_MAGIC[fmt] not in data[:12]:  # ffmpeg failed (a missing codec...) and imageio did not say so
+        raise RuntimeError(f"ffmpeg wrote no {fmt} ({len(data)} bytes)")
+    return data
+
+
+def encode_video(frames: Any, meta: dict[str, Any]) -> bytes:
+    """The frames in meta["format"] (gif, mp4, webm, ogg); a failed ffmpeg encoding falls back to GIF with one
+    warning (meta["format"] then says gif)."""
+    fmt, fps = meta.get("format", "gif"), meta.get("fps") or 4
+    if fmt in VIDEO_CODECS:
+        try:
+            return encode_ffmpeg(frames, fps, fmt)
+        except Exception as e:  # noqa: BLE001 - no encoder, a codec missing from ffmpeg...: keep the frames
+            report.once(f"video-encode:{fmt}:{type(e).__name__}",
+                        f"tracktui.Video: encoding {fmt} failed ({type(e).__name__}: {e}); the video is stored "
+                        f"as GIF instead")
+            meta["format"] = "gif"
+    return encode_gif(frames, fps)
+
+
 def _encode(item: Item) -> None:
     """Fill item.data (and sha256) from item.raw; set item.error instead of raising."""
     if item.sha256 is not None or item.error is not None:
@@ -123,7 +187,7 @@ def _encode(item: Item) -> None:
             elif t == "audio":
                 item.data = encode_wav(item.raw, item.meta["sample_rate"])
             elif t == "video":
-                item.data = encode_gif(item.raw, item.meta.get("fps") or 4)
+                item.data = encode_video(item.raw, item.meta)
             elif t == "object3d":
                 import numpy as np
 
@@ -131,6 +195,8 @@ def _encode(item: Item) -> None:
             else:
                 raise ValueError(f"nothing encodes raw data of a {t}")
             item.raw = None
+        if item.masks:
+            _encode_masks(item)
         if item.data is not None:
             if len(item.data) > MAX_MEDIA_BYTES:
                 raise ValueError(too_big(f"the encoded {item.type}", len(item.data)))
@@ -144,6 +210,24 @@ def _encode(item: Item) -> None:
     except Exception as e:  # noqa: BLE001 - reported once, the other items and keys are kept
         item.error = f"{type(e).__name__}: {e}"
         item.raw = item.data = None
+
+
+def encoded_bytes(item: Item) -> bytes:
+    """The bytes the writer will store for item (encoding its raw data now, on the calling thread)."""
+    _encode(item)
+    if item.error is not None:
+        raise ValueError(item.error)
+    return item.data or b""
+
+
+def _encode_masks(item: Item) -> None:
+    """Each mask as a PNG blob (mode L, one class id a pixel), its sha256 noted in meta["masks"][name]."""
+    for name, ids in item.masks.items():
+        data = encode_png(ids)
+        sha = hashlib.sha256(data).hexdigest()
+        item.blobs[sha] = data
+        item.meta["masks"][name]["sha256"] = sha
+    item.masks = None
 
 
 def _encode_rows(item: Item) -> None:
@@ -160,6 +244,7 @@ def _encode_rows(item: Item) -> None:
                         raise ValueError(f"an image cell could not be stored ({c.error})")
                     if c.sha256 is not None and c.data is not None:
                         item.blobs[c.sha256] = c.data
+                    item.blobs.update(c.blobs)  # the cell's masks
                     c = c.ref()
                 cells.append(c)
             row = cells
@@ -396,6 +481,14 @@ def describe(ref: dict[str, Any]) -> str:
 
     if t == "image":
         text = f"image {ref.get('width')}×{ref.get('height')} {ref.get('mode', '')}".rstrip()
+        boxes, masks = ref.get("boxes"), ref.get("masks")
+        if isinstance(boxes, dict) and boxes:
+            n = sum(len(b.get("box_data") or []) for b in boxes.values() if isinstance(b, dict))
+            text += f", {n} box{'es' if n != 1 else ''}"
+        if isinstance(masks, dict) and masks:
+            text += f", {len(masks)} mask{'s' if len(masks) != 1 else ''}"
+    elif t == "classes":
+        text = f"classes ({len(ref.get('class_set') or [])})"
     elif t == "table":
         cols = ref.get("columns") or []
         text = f"table {ref.get('rows')} rows × {len(cols)} columns"
@@ -418,6 +511,14 @@ def describe(ref: dict[str, Any]) -> str:
             text += f" {ref['width']}×{ref['height']}"
     elif t == "object3d":
         text = f"3D {ref.get('format', '')} {ref.get('point_count', '?')} points"
+        if ref.get("box_count"):
+            text += f" {ref['box_count']} boxes"
+    elif t == "molecule":
+        text = f"molecule {ref.get('format', '')}".rstrip()
+        if ref.get("atoms"):
+            text += f" {ref['atoms']} atoms"
+    elif t == "plotly":
+        text = "plotly" + (f" {ref['title']!r}" if ref.get("title") else "") + f" {ref.get('traces', '?')} traces"
     elif t == "html":
         text = "html" + (f" {ref['title']!r}" if ref.get("title") else f" {ref.get('chars', '?')} chars")
     elif t == "text":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 DB_NAME = "tracktui.db"
@@ -52,3 +53,29 @@ def filesystem_type(path: Path) -> str | None:
         if (target == mnt or target.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
             best, best_type = mnt, parts[2]
     return best_type
+
+
+def blocking_file(root: Path) -> Path | None:
+    """The path at or above root that exists but is not a directory (a store root can only be made
+    below directories), or None. One stat per level: a directory made meanwhile is never taken for a file."""
+    p = root
+    while True:
+        try:
+            return None if stat.S_ISDIR(os.stat(p).st_mode) else p
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except OSError:  # an unreadable parent: the caller's own open says why
+            return None
+        if p.parent == p:
+            return None
+        p = p.parent
+
+
+def wal_path(root: Path) -> Path:
+    """The write-ahead log next to the database (SQLite names it)."""
+    return root / (DB_NAME + "-wal")
+
+
+def shm_path(root: Path) -> Path:
+    """The WAL index (shared memory) next to the database."""
+    return root / (DB_NAME + "-shm")

@@ -124,14 +124,21 @@ class Reader:
 
     def __init__(self, dir: str | os.PathLike[str] | None = None):
         self.root = resolve_root(dir)
-        self._conn: sqlite3.Connection | None = None
+        self._conn: schema.StoreConnection | None = None
 
     @property
     def exists(self) -> bool:
         """Whether the store holds a schema (an empty or missing store reads as no runs)."""
         return self._connection() is not None
 
-    def _connection(self) -> sqlite3.Connection | None:
+    @property
+    def snapshot(self) -> str | None:
+        """None while the store is read live; else why it is read as a frozen snapshot (it cannot be
+        written here: a read-only mount, chattr +i, another user's directory), for the app and the CLI."""
+        conn = self._connection()
+        return None if conn is None else conn.snapshot
+
+    def _connection(self) -> schema.StoreConnection | None:
         if self._conn is None:
             self._conn = schema.connect_reader(self.root)
         return self._conn

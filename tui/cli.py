@@ -4,6 +4,8 @@
     tracktui ls [--project P] [--json]      list runs
     tracktui show RUN [--json]              one run: state, config, summary, metric keys
     tracktui export RUN --format csv|json   the run's history on stdout
+    tracktui artifact ls [--project P]      artifact versions: name, version, aliases, files, size, run
+    tracktui artifact get NAME[:VER] [--root DIR]   write an artifact's files to a directory
 
 User mistakes end with one line on stderr and a non-zero exit code, never a traceback.
 """
@@ -22,7 +24,7 @@ from typing import Any
 from tracktui.store import Reader, RunRecord, StoreError
 from tracktui.store.codec import dumps
 
-from .format import flatten
+from .format import flatten, nbytes
 from .text import safe_text
 
 EXIT_USAGE = 2
@@ -57,6 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write a run's history to stdout")
     export.add_argument("run", help="run id, id prefix or name")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    art = sub.add_parser("artifact", help="list and download artifacts")
+    art_sub = art.add_subparsers(dest="artifact_command", required=True)
+    art_ls = art_sub.add_parser("ls", help="list artifact versions, newest version first")
+    art_ls.add_argument("--project", dest="sub_project", help="only this project's artifacts")
+    art_ls.add_argument("--type", help="only artifacts of this type")
+    art_ls.add_argument("--json", action="store_true", help="one JSON object per line")
+    art_get = art_sub.add_parser("get", help="write an artifact version's files to a directory")
+    art_get.add_argument("ref", metavar="NAME[:VER]", help="name, name:v3, name:alias or project/name:version "
+                                                          "(latest by default)")
+    art_get.add_argument("--root", help="directory to write to (default: ./artifacts/NAME:VERSION)")
+    art_get.add_argument("--project", dest="sub_project", help="the project that holds it")
+    art_get.add_argument("--type", help="fail unless the artifact has this type")
 
     from tracktui.capture.wrapper import add_parser as add_run_parser
 
@@ -98,6 +113,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return wrapper.main(args, args.dir, args.project)
     if args.command == "export":
         return cmd_export(args.dir, args.run, args.format)
+    if args.command == "artifact":
+        project = args.sub_project or args.project
+        if args.artifact_command == "ls":
+            return cmd_artifact_ls(args.dir, project, args.type, args.json)
+        return cmd_artifact_get(args.dir, args.ref, project, args.root, args.type)
     if args.command == "demo":
         return cmd_demo(args.demo_dir or args.dir, args.steps, args.no_app)
     return cmd_app(args.dir, args.project)
@@ -128,6 +148,8 @@ def _reader(dir: str | None, must_exist: bool) -> Reader:
     r = Reader(dir)
     if must_exist and not r.exists:
         raise CliError(f"no tracktui store at {r.root} (log a run with tracktui.init() first, or pass --dir)")
+    if r.exists and r.snapshot:  # cannot be written here: say that what follows may not be the latest
+        print(f"tracktui: {safe_text(r.snapshot)}", file=sys.stderr)
     return r
 
 
@@ -222,12 +244,60 @@ def cmd_export(dir: str | None, ref: str, fmt: str) -> int:
     return 0
 
 
+def cmd_artifact_ls(dir: str | None, project: str | None, type_: str | None, as_json: bool) -> int:
+    """Every artifact version, by project and name, newest version first."""
+    from tracktui.store import artifacts as sart
+
+    with _reader(dir, must_exist=False) as r:
+        rows = sart.versions(r, project=project, type=type_)
+    if as_json:
+        for v in rows:
+            print(dumps({"project": v.project, "name": v.name, "version": f"v{v.version}", "type": v.type,
+                         "aliases": v.aliases, "files": v.file_count, "size": v.size, "digest": v.digest,
+                         "run_id": v.run_id, "created_at": v.created_at, "description": v.description,
+                         "metadata": v.metadata}))
+        return 0
+    if not rows:
+        print("no artifacts", file=sys.stderr)
+        return 0
+    table = [("NAME", "VERSION", "TYPE", "ALIASES", "FILES", "SIZE", "PROJECT", "RUN", "CREATED")]
+    for v in rows:
+        table.append((safe_text(v.name), f"v{v.version}", safe_text(v.type), safe_text(",".join(v.aliases)),
+                      str(v.file_count), nbytes(v.size), safe_text(v.project), v.run_id or "",
+                      _age(v.created_at)))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_artifact_get(dir: str | None, ref: str, project: str | None, root: str | None, type_: str | None) -> int:
+    """Write an artifact version's files under root; print the directory."""
+    from tracktui.artifacts import read_artifact
+
+    _reader(dir, must_exist=True).close()
+    if project and ref.count("/") == 0:
+        ref = f"{project}/{ref}"
+    try:
+        art = read_artifact(dir, ref, type_)
+        path = art.download(root)
+    except ValueError as e:
+        raise CliError(str(e)) from e
+    except OSError as e:
+        raise CliError(f"cannot write {root or 'artifacts'}: {e.strerror or e}") from e
+    print(f"{safe_text(art.qualified_name)}: {art.file_count} files, {nbytes(art.size)}", file=sys.stderr)
+    print(path)
+    return 0
+
+
 def cmd_app(dir: str | None, project: str | None) -> int:
     """Open the terminal app."""
     try:
         from .app import make_app
     except ImportError as e:
         raise CliError(f"the terminal app is not available ({e})") from e
+    with Reader(dir) as r:  # a file or another program's database as the store: one line, not an app
+        r.max_rev()
     make_app(store_dir=dir, project=project).run()
     return 0
 

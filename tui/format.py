@@ -46,6 +46,16 @@ def duration(s: float | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+def nbytes(n: int | None) -> str:
+    """A byte count as '12.3 MB' (powers of 1024, as ls -h)."""
+    if n is None:
+        return ""
+    for unit, k in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= k:
+            return f"{n / k:.1f} {unit}"
+    return f"{n} B"
+
+
 def clock(ts: float | None) -> str:
     """A timestamp as local date and time."""
     if ts is None:

@@ -20,6 +20,7 @@ class RunsPolled(Message):
     partial: bool = False  # the newest runs only, painted while the rest loads
     painted: threading.Event | None = None  # set once a partial page is on screen
     error: str | None = None  # the read failed (the store is locked, missing, corrupt): try again later
+    snapshot: str | None = None  # the store cannot be written here: read as a frozen snapshot (why)
 
 
 @dataclass
@@ -64,7 +65,9 @@ class LogsPolled(Message):
 
 @dataclass
 class FilesPolled(Message):
-    """The files attached to a run: (name, size, created_at)."""
+    """The files attached to a run: (name, size, created_at), and its artifacts: ("logged" or "used",
+    tracktui.store.artifacts.VersionRow)."""
 
     run_id: str
     files: list[tuple[str, int, float]]
+    artifacts: list[tuple[str, Any]] = field(default_factory=list)

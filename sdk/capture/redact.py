@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 MASK = "***"
 
-# Names of options and key=value pairs whose value is a secret.
+# Names of options, key=value pairs and config keys whose value is a secret. "token" counts only as the
+# last word of a name (hf_token, --token, AccessToken), so token_count, max_tokens, pad_token_id and
+# tokenizer are kept.
 _SECRET_NAME = re.compile(
-    r"(api[_-]?key|apikey|token(?!iz|s(?![a-z])|_?(?:count|len|num|limit))|secret|passw(or)?d|passwd|pwd|auth(?!or)|credential|private[_-]?key|access[_-]?key|"
-    r"session[_-]?key|cookie|signature)",
+    r"(api[_-]?key|apikey|token(?=[^a-z]*$)|secret|passw(or)?d|passwd|pwd|auth(?!or)|credential|"
+    r"private[_-]?key|access[_-]?key|session[_-]?key|cookie|signature)",
+    re.IGNORECASE,
+)
+# Tokenizer settings that end in "token" but hold a vocabulary entry such as "</s>", not a secret.
+_VOCAB_TOKEN = re.compile(
+    r"(?:^|[^a-z])(?:bos|eos|pad|unk|mask|cls|sep|sos|start|end|special|image|audio|video)[_-]?token$",
     re.IGNORECASE,
 )
 # Values that look like tokens, wherever they appear.
@@ -53,7 +60,7 @@ def clean_url(url: str) -> str:
 
 def is_secret_name(name: str) -> bool:
     """Does an option or key name look like it holds a secret?"""
-    return bool(_SECRET_NAME.search(name))
+    return bool(_SECRET_NAME.search(name)) and not _VOCAB_TOKEN.search(name)
 
 
 def redact_args(args: Sequence[str]) -> list[str]:
@@ -85,14 +92,28 @@ def redact_args(args: Sequence[str]) -> list[str]:
     return out
 
 
-def redact_value(key: str, value: Any) -> Any:
-    """A config or metadata value, masked when its key looks secret or its text looks like a token."""
-    if is_secret_name(str(key)) and value not in (None, "", False):
+def redact_value(key: Any, value: Any) -> Any:
+    """A config or metadata value, masked when its key looks secret or its text looks like a token.
+
+    Nested dicts and lists are walked (a dict under a secret key is masked whole); booleans and None are
+    kept under any key (use_auth_token=True is no secret). A value with nothing to mask is returned as
+    it is, the same object, so a tuple stays a tuple.
+    """
+    if is_secret_name(str(key)) and not (value is None or isinstance(value, bool) or value == MASK
+                                         or (isinstance(value, str) and not value)):
         return MASK
     if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, dict):
-        return {k: redact_value(k, v) for k, v in value.items()}
+        text = redact_text(value)
+        return value if text == value else text
+    if isinstance(value, Mapping):
+        out = {k: redact_value(k, v) for k, v in value.items()}
+        return value if all(out[k] is v for k, v in value.items()) else out
     if isinstance(value, (list, tuple)):
-        return [redact_value("", v) for v in value]
+        items = [redact_value("", v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
+
+
+def redact_mapping(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A config dict with every secret masked (see redact_value); unchanged values are the same objects."""
+    return {k: redact_value(k, v) for k, v in data.items()}

@@ -17,8 +17,9 @@ from .. import values
 from ..warn import lost, warn_once
 from .base import Media
 from .histogram import Histogram
-from .image import Image
-from .other import Audio, Html, Object3D, Text, Video
+from .image import Image, figure_of
+from .other import Audio, Html, Molecule, Object3D, Plotly, Text, Video, box3d, is_plotly_figure
+from .overlays import BoundingBoxes2D, Classes, ImageMask
 from .table import Table
 
 __all__ = [
@@ -31,6 +32,12 @@ __all__ = [
     "Html",
     "Object3D",
     "Text",
+    "Molecule",
+    "Plotly",
+    "box3d",
+    "Classes",
+    "ImageMask",
+    "BoundingBoxes2D",
     "store",
     "is_media",
 ]
@@ -50,8 +57,14 @@ def _numbers_only(seq: Any) -> bool:
     return all(isinstance(x, numbers.Real) for x in seq)
 
 
+def _figure(v: Any) -> bool:
+    """A plotly figure or a matplotlib figure (or pyplot, or an Axes), which log() stores as media."""
+    return is_plotly_figure(v) or figure_of(v) is not None
+
+
 def is_media(v: Any) -> bool:
-    """Whether log() hands v to store(): a media object, a list of them, or a list/array of numbers."""
+    """Whether log() hands v to store(): a media object, a list of them, a plotly or matplotlib figure, or a
+    list/array of numbers."""
     if isinstance(v, Media):
         return True
     if isinstance(v, (list, tuple)):
@@ -66,10 +79,13 @@ def is_media(v: Any) -> bool:
         kind = getattr(v.dtype, "kind", None)
         is_number = kind in ("b", "i", "u", "f") or (kind is None and "complex" not in str(v.dtype))
         return isinstance(size, int) and size > 1 and is_number
-    return False
+    return _figure(v)
 
 
 def _items(obj: Any) -> tuple[list[_store_media.Item], dict[str, Any]]:
+    if not isinstance(obj, (Media, list, tuple)) and _figure(obj):
+        # a plotly figure is stored as a Plotly, a matplotlib figure (or pyplot, or an Axes) as an Image
+        obj = Plotly(obj) if is_plotly_figure(obj) else Image(obj)
     if isinstance(obj, Media):
         return [obj._item()], obj._ref()
     if isinstance(obj, (list, tuple)) and obj and isinstance(obj[0], Media):
@@ -77,14 +93,14 @@ def _items(obj: Any) -> tuple[list[_store_media.Item], dict[str, Any]]:
         if len(kinds) != 1:
             names = ", ".join(sorted(k.__name__ for k in kinds))
             raise TypeError(f"a gallery holds objects of one type, got {names}")
+        items = [o._item() for o in obj]
         ref = dict(obj[0]._ref())
         ref["count"] = len(obj)
-        if isinstance(obj[0], Image):
-            captions = [o.caption for o in obj]
-            if any(c is not None for c in captions):
-                ref["captions"] = captions
-            ref.pop("caption", None)
-        return [o._item() for o in obj], ref
+        captions = [it.meta.get("caption") for it in items]
+        if any(c is not None for c in captions):
+            ref["captions"] = captions
+        ref.pop("caption", None)
+        return items, ref
     h = Histogram(obj)
     return [h._item()], h._ref()
 

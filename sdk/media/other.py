@@ -1,308 +1,62 @@
-"""tracktui.Audio, Video, Html, Object3D and Text: bytes plus the metadata a terminal can describe them by."""
+"""tracktui.Html, Text, Molecule and Plotly: documents stored as their bytes plus a little metadata. Audio,
+Video and Object3D live in their own modules and are re-exported here."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
-import wave
-from pathlib import Path
 from typing import Any
 
-from tracktui.store.media import MAX_MEDIA_BYTES, Item, too_big
+from tracktui.store.media import MAX_MEDIA_BYTES, too_big
 
-from .base import Media, is_path, need_pil, read_file, to_numpy
+from .audio import Audio
+from .content import FileMedia, file_name, read_stream, source_bytes, with_caption
+from .image import figure_of
+from .object3d import Object3D, box3d
+from .video import Video
 
-
-def _caption(meta: dict[str, Any], caption: Any) -> dict[str, Any]:
-    if caption is not None:
-        meta["caption"] = str(caption)
-    return meta
-
-
-def _sniff_audio(data: bytes) -> str:
-    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        return "wav"
-    if data[:4] == b"fLaC":
-        return "flac"
-    if data[:4] == b"OggS":
-        return "ogg"
-    if data[:3] == b"ID3" or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
-        return "mp3"
-    return "bin"
+__all__ = ["Audio", "Video", "Object3D", "box3d", "Html", "Text", "Molecule", "Plotly"]
 
 
-class Audio(Media):
-    """Sound: a numpy array (samples, or samples × channels; floats in -1..1 or int16) with its sample_rate,
-    or a file path / bytes (WAV, FLAC, OGG, MP3). Arrays are stored as 16-bit WAV."""
-
-    _type = "audio"
-
-    def __init__(self, data_or_path: Any, sample_rate: int | None = None, caption: str | None = None):
-        self._data: bytes | None = None
-        self._raw: Any = None
-        meta: dict[str, Any] = {}
-        if is_path(data_or_path) or isinstance(data_or_path, (bytes, bytearray)):
-            data = read_file(data_or_path, "Audio") if is_path(data_or_path) else bytes(data_or_path)
-            if len(data) > MAX_MEDIA_BYTES:
-                raise ValueError(too_big("the audio", len(data)))
-            fmt = _sniff_audio(data)
-            meta["format"] = fmt
-            if fmt == "wav":
-                try:
-                    with wave.open(io.BytesIO(data)) as w:
-                        meta.update(
-                            sample_rate=w.getframerate(),
-                            channels=w.getnchannels(),
-                            samples=w.getnframes(),
-                            duration=w.getnframes() / w.getframerate(),
-                        )
-                except (wave.Error, EOFError, ZeroDivisionError) as e:
-                    raise ValueError(f"tracktui.Audio: not a readable WAV file ({e})") from e
-            elif sample_rate is not None:
-                meta["sample_rate"] = int(sample_rate)
-            self._data = data
-        elif hasattr(data_or_path, "shape") or isinstance(data_or_path, (list, tuple)):
-            if sample_rate is None or int(sample_rate) <= 0:
-                raise ValueError("tracktui.Audio: an array needs sample_rate= (samples per second)")
-            a = to_numpy(data_or_path)
-            if a.ndim == 2 and a.shape[0] < a.shape[1] and a.shape[0] <= 8:
-                a = a.T  # channels × samples to samples × channels
-            if a.ndim not in (1, 2) or a.shape[0] == 0 or (a.ndim == 2 and not 1 <= a.shape[1] <= 8):
-                raise ValueError(
-                    f"tracktui.Audio: samples must be 1-d or samples × channels (1..8), got shape {a.shape}"
-                )
-            if a.dtype.kind == "f":
-                import numpy as np
-
-                if not np.all(np.isfinite(a)):
-                    raise ValueError("tracktui.Audio: the samples hold NaN or Inf")
-                a = a.astype(np.float32)
-            elif a.dtype.name != "int16":
-                raise TypeError(f"tracktui.Audio: samples must be floats in -1..1 or int16, got {a.dtype}")
-            else:
-                a = a.copy()
-            if a.shape[0] * (1 if a.ndim == 1 else a.shape[1]) * 2 > MAX_MEDIA_BYTES:
-                raise ValueError(too_big("the audio as WAV", a.shape[0] * 2))
-            self._raw = a
-            n = int(a.shape[0])
-            meta.update(
-                format="wav",
-                sample_rate=int(sample_rate),
-                channels=1 if a.ndim == 1 else int(a.shape[1]),
-                samples=n,
-                duration=n / int(sample_rate),
-            )
-        else:
-            raise TypeError(
-                f"tracktui.Audio takes a numpy array with sample_rate, a file path or bytes, "
-                f"not {type(data_or_path).__name__}"
-            )
-        self._meta = _caption(meta, caption)
-
-    def _item(self) -> Item:
-        return Item("audio", dict(self._meta), data=self._data, raw=self._raw)
+def _text_bytes(text: str, what: str) -> bytes:
+    data = text.encode("utf-8")
+    if len(data) > MAX_MEDIA_BYTES:
+        raise ValueError(too_big(what, len(data)))
+    return data
 
 
-class Video(Media):
-    """A video: a file path (mp4, webm, gif, ...) or frames as an array T×C×H×W (wandb's layout) or T×H×W×C,
-    uint8 or floats in 0..1, which are stored as an animated GIF at fps frames per second."""
-
-    _type = "video"
-
-    def __init__(
-        self,
-        data_or_path: Any,
-        caption: str | None = None,
-        fps: float | None = None,
-        format: str | None = None,
-    ):
-        self._data: bytes | None = None
-        self._raw: Any = None
-        meta: dict[str, Any] = {}
-        if fps is not None and not (isinstance(fps, (int, float)) and fps > 0):
-            raise ValueError(f"tracktui.Video: fps must be a positive number, got {fps!r}")
-        if is_path(data_or_path) or isinstance(data_or_path, (bytes, bytearray)):
-            if is_path(data_or_path):
-                data = read_file(data_or_path, "Video")
-                fmt = format or Path(data_or_path).suffix.lstrip(".").lower() or "bin"
-            else:
-                data = bytes(data_or_path)
-                if len(data) > MAX_MEDIA_BYTES:
-                    raise ValueError(too_big("the video", len(data)))
-                fmt = format or ("gif" if data[:4] == b"GIF8" else "bin")
-            meta["format"] = fmt
-            if fmt == "gif":
-                try:
-                    img = need_pil("Video").open(io.BytesIO(data))
-                    frames = int(getattr(img, "n_frames", 1))
-                    meta.update(width=img.size[0], height=img.size[1], frames=frames)
-                    ms = img.info.get("duration")
-                    if ms:
-                        meta["fps"] = 1000.0 / ms
-                        meta["duration"] = frames * ms / 1000.0
-                except Exception as e:  # noqa: BLE001
-                    raise ValueError(f"tracktui.Video: not a readable GIF ({e})") from e
-            elif fps:
-                meta["fps"] = float(fps)
-            self._data = data
-        elif hasattr(data_or_path, "shape"):
-            if format not in (None, "gif"):
-                raise ValueError(
-                    f"tracktui.Video: frames from an array are stored as GIF; format={format!r} "
-                    f"needs a file path (encode it yourself and pass the file)"
-                )
-            import numpy as np
-
-            a = to_numpy(data_or_path)
-            if a.ndim != 4:
-                raise ValueError(f"tracktui.Video: frames must be T×C×H×W or T×H×W×C, got shape {a.shape}")
-            if a.shape[1] in (1, 3, 4) and a.shape[-1] not in (1, 3, 4):
-                a = a.transpose(0, 2, 3, 1)
-            if a.shape[-1] not in (1, 3, 4) or 0 in a.shape:
-                raise ValueError(f"tracktui.Video: frames need 1, 3 or 4 channels, got shape {a.shape}")
-            if a.dtype.kind == "f":
-                if not (float(a.min()) >= 0.0 and float(a.max()) <= 1.0):
-                    raise ValueError("tracktui.Video: float frames must lie in 0..1")
-                a = (a * 255.0 + 0.5).astype(np.uint8)
-            elif a.dtype != np.uint8:
-                raise TypeError(f"tracktui.Video: frames must be uint8 or floats in 0..1, got {a.dtype}")
-            else:
-                a = a.copy()
-            if a.nbytes > 4 * MAX_MEDIA_BYTES:
-                raise ValueError(too_big("the frames", a.nbytes, 4 * MAX_MEDIA_BYTES))
-            fps = float(fps or 4)
-            self._raw = a
-            meta.update(
-                format="gif",
-                frames=int(a.shape[0]),
-                width=int(a.shape[2]),
-                height=int(a.shape[1]),
-                fps=fps,
-                duration=a.shape[0] / fps,
-            )
-        else:
-            raise TypeError(
-                f"tracktui.Video takes a file path, bytes or a frames array, "
-                f"not {type(data_or_path).__name__}"
-            )
-        self._meta = _caption(meta, caption)
-
-    def _item(self) -> Item:
-        return Item("video", dict(self._meta), data=self._data, raw=self._raw)
-
-
-class Html(Media):
-    """An HTML page: a string of HTML, a path to an .html file, or an open text file."""
+class Html(FileMedia):
+    """An HTML page: a string of HTML, the path of an existing .html file (unless data_is_not_path=True), or an
+    open file / stream. As in wandb, a string that is not such a path is the HTML itself. `inject` is accepted
+    for wandb's signature; nothing is added to the page."""
 
     _type = "html"
 
-    def __init__(self, data: Any, inject: bool = True):
-        if hasattr(data, "read"):
-            data = data.read()
-        if isinstance(data, os.PathLike) or (
-            isinstance(data, str)
-            and "<" not in data
-            and len(data) < 4096
-            and data.lower().endswith((".html", ".htm"))
-        ):
-            text = read_file(data, "Html").decode("utf-8", errors="replace")
+    def __init__(self, data: Any, inject: bool = True, data_is_not_path: bool = False):
+        is_file_path = (not data_is_not_path and isinstance(data, (str, os.PathLike))
+                        and os.path.splitext(os.fspath(data))[1] == ".html" and os.path.isfile(data))
+        if is_file_path or file_name(data) is not None:
+            raw, _ = source_bytes(data, "Html")
+            text = raw.decode("utf-8", errors="replace")
         elif isinstance(data, str):
             text = data
-        elif isinstance(data, bytes):
-            text = data.decode("utf-8", errors="replace")
+        elif isinstance(data, (bytes, bytearray)):
+            text = bytes(data).decode("utf-8", errors="replace")
+        elif hasattr(data, "read"):
+            text = read_stream(data, "Html").decode("utf-8", errors="replace")
         else:
-            raise TypeError(
-                f"tracktui.Html takes a string of HTML, a path or a file, not {type(data).__name__}"
-            )
-        self._data = text.encode("utf-8")
-        if len(self._data) > MAX_MEDIA_BYTES:
-            raise ValueError(too_big("the HTML", len(self._data)))
+            raise TypeError(f"tracktui.Html takes a string of HTML, a path or a file, not {type(data).__name__}")
+        self.html = text
+        self._data = _text_bytes(text, "the HTML")
         meta: dict[str, Any] = {"format": "html", "chars": len(text)}
         m = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
         if m:
             meta["title"] = m.group(1).strip()[:200]
         self._meta = meta
 
-    def _item(self) -> Item:
-        return Item("html", dict(self._meta), data=self._data)
 
-
-_3D_FORMATS = ("obj", "gltf", "glb", "babylon", "stl", "ply", "pts.json")
-
-
-class Object3D(Media):
-    """A 3D object: a point cloud as an array N×3 (x y z), N×4 (x y z category) or N×6 (x y z r g b), or a
-    file (.obj, .gltf, .glb, .babylon, .stl, .ply, .pts.json). Points are stored as float32."""
-
-    _type = "object3d"
-
-    def __init__(self, data_or_path: Any, caption: str | None = None, **kwargs: Any):
-        self._data: bytes | None = None
-        self._raw: Any = None
-        meta: dict[str, Any] = {}
-        if is_path(data_or_path):
-            name = str(data_or_path).lower()
-            fmt = next((f for f in _3D_FORMATS if name.endswith("." + f)), None)
-            if fmt is None:
-                raise ValueError(
-                    f"tracktui.Object3D: a file must be one of {', '.join(_3D_FORMATS)}, "
-                    f"got {Path(data_or_path).name!r}"
-                )
-            data = read_file(data_or_path, "Object3D")
-            meta["format"] = fmt
-            count = _point_count(fmt, data)
-            if count is not None:
-                meta["point_count"] = count
-            self._data = data
-        elif hasattr(data_or_path, "shape") or isinstance(data_or_path, (list, tuple)):
-            import numpy as np
-
-            a = to_numpy(data_or_path)
-            if a.ndim != 2 or a.shape[1] not in (3, 4, 6) or a.shape[0] == 0:
-                raise ValueError(f"tracktui.Object3D: points must be N×3, N×4 or N×6, got shape {a.shape}")
-            if a.dtype.kind not in "biuf":
-                raise TypeError(f"tracktui.Object3D: points must be numbers, got dtype {a.dtype}")
-            if a.shape[0] * a.shape[1] * 4 > MAX_MEDIA_BYTES:
-                raise ValueError(too_big("the points as float32", a.shape[0] * a.shape[1] * 4))
-            self._raw = np.array(a, dtype=np.float32)
-            meta.update(format="points", point_count=int(a.shape[0]), columns=int(a.shape[1]))
-        else:
-            raise TypeError(
-                f"tracktui.Object3D takes an N×3/4/6 array or a file path, not {type(data_or_path).__name__}"
-            )
-        self._meta = _caption(meta, caption)
-
-    @classmethod
-    def from_numpy(cls, points: Any, caption: str | None = None) -> Object3D:
-        """wandb's spelling for a point cloud."""
-        return cls(points, caption=caption)
-
-    @classmethod
-    def from_file(cls, path: str | os.PathLike[str], caption: str | None = None) -> Object3D:
-        """wandb's spelling for a 3D file."""
-        return cls(path, caption=caption)
-
-    def _item(self) -> Item:
-        return Item("object3d", dict(self._meta), data=self._data, raw=self._raw)
-
-
-def _point_count(fmt: str, data: bytes) -> int | None:
-    try:
-        if fmt == "obj":
-            return sum(1 for line in data.splitlines() if line.startswith(b"v "))
-        if fmt == "pts.json":
-            return len(json.loads(data))
-        if fmt == "ply":
-            m = re.search(rb"element vertex (\d+)", data[:4096])
-            return int(m.group(1)) if m else None
-    except (ValueError, TypeError):
-        return None
-    return None
-
-
-class Text(Media):
+class Text(FileMedia):
     """Markdown (or plain) text, shown as a document rather than a metric value."""
 
     _type = "text"
@@ -312,10 +66,176 @@ class Text(Media):
             raise TypeError(f"tracktui.Text takes a string, not {type(text).__name__}")
         if format not in ("markdown", "plain"):
             raise ValueError(f"tracktui.Text: format must be 'markdown' or 'plain', got {format!r}")
-        self._data = text.encode("utf-8")
-        if len(self._data) > MAX_MEDIA_BYTES:
-            raise ValueError(too_big("the text", len(self._data)))
+        self._data = _text_bytes(text, "the text")
         self._meta = {"format": format, "chars": len(text), "lines": text.count("\n") + 1}
 
-    def _item(self) -> Item:
-        return Item("text", dict(self._meta), data=self._data)
+
+MOLECULE_TYPES = ("pdb", "pqr", "mmcif", "mcif", "cif", "sdf", "sd", "gro", "mol2", "mmtf")
+RDKIT_TYPES = ("mol", "sdf")
+RDKIT_HINT = "tracktui.Molecule.from_rdkit and from_smiles need RDKit: pip install rdkit"
+
+
+class Molecule(FileMedia):
+    """A molecule file (pdb, pqr, mmcif, mcif, cif, sdf, sd, gro, mol2, mmtf) stored as given: a path, an open
+    file, or a stream with file_type=. Equal to another Molecule of the same bytes (as wandb)."""
+
+    _type = "molecule"
+    SUPPORTED_TYPES = MOLECULE_TYPES
+
+    def __init__(self, data_or_path: Any, caption: str | None = None, **kwargs: Any):
+        file_type = kwargs.pop("file_type", None)
+        if kwargs:
+            raise TypeError(f"tracktui.Molecule got unexpected arguments {sorted(kwargs)}")
+        x = file_name(data_or_path) or data_or_path
+        if isinstance(x, (str, os.PathLike)):
+            fmt = os.path.splitext(os.fspath(x))[1].lstrip(".").lower()
+            if fmt not in MOLECULE_TYPES:
+                raise ValueError(f"tracktui.Molecule: a file must be one of {', '.join(MOLECULE_TYPES)}, "
+                                 f"got {os.path.basename(os.fspath(x))!r}")
+        elif hasattr(x, "read"):
+            fmt = str(file_type or "").lower().lstrip(".")
+            if fmt not in MOLECULE_TYPES:
+                raise ValueError(f"tracktui.Molecule: a stream needs file_type= (one of {', '.join(MOLECULE_TYPES)})"
+                                 f", got {file_type!r}")
+        else:
+            raise ValueError(f"tracktui.Molecule takes a file name or a file object, not {type(x).__name__}")
+        data, _ = source_bytes(x, "Molecule")
+        meta: dict[str, Any] = {"format": fmt}
+        if fmt in ("pdb", "pqr"):
+            meta["atoms"] = sum(1 for line in data.splitlines() if line.startswith((b"ATOM", b"HETATM")))
+        self._data = data
+        self._meta = with_caption(meta, caption)
+
+    @classmethod
+    def from_rdkit(cls, data_or_path: Any, caption: str | None = None, convert_to_3d_and_optimize: bool = True,
+                   mmff_optimize_molecule_max_iterations: int = 200) -> Molecule:
+        """A molecule from an rdkit Mol or a .mol/.sdf file, stored as PDB (3D coordinates embedded and
+        optimised unless convert_to_3d_and_optimize=False), as wandb does."""
+        try:
+            from rdkit import Chem
+            from rdkit.Chem import AllChem
+        except ImportError as e:
+            raise ImportError(RDKIT_HINT) from e
+        if isinstance(data_or_path, (str, os.PathLike)):
+            path = os.fspath(data_or_path)
+            ext = os.path.splitext(path)[1].lstrip(".").lower()
+            if ext not in RDKIT_TYPES:
+                raise ValueError(f"tracktui.Molecule.from_rdkit: a file must be one of {', '.join(RDKIT_TYPES)}, "
+                                 f"got {os.path.basename(path)!r}")
+            if ext == "sdf":
+                with Chem.SDMolSupplier(path) as supplier:
+                    mol = next(iter(supplier))
+            else:
+                mol = Chem.MolFromMolFile(path)
+            if mol is None:
+                raise ValueError(f"tracktui.Molecule.from_rdkit: RDKit cannot read {os.path.basename(path)!r}")
+        elif isinstance(data_or_path, Chem.rdchem.Mol):
+            mol = data_or_path
+        else:
+            raise TypeError(f"tracktui.Molecule.from_rdkit takes a file name or an rdkit Mol, "
+                            f"not {type(data_or_path).__name__}")
+        if convert_to_3d_and_optimize:
+            mol = Chem.AddHs(mol)
+            AllChem.EmbedMolecule(mol)
+            AllChem.MMFFOptimizeMolecule(mol, maxIters=mmff_optimize_molecule_max_iterations)
+        import io
+
+        return cls(io.StringIO(Chem.rdmolfiles.MolToPDBBlock(mol)), caption=caption, file_type="pdb")
+
+    @classmethod
+    def from_smiles(cls, data: str, caption: str | None = None, sanitize: bool = True,
+                    convert_to_3d_and_optimize: bool = True,
+                    mmff_optimize_molecule_max_iterations: int = 200) -> Molecule:
+        """A molecule from a SMILES string (through RDKit); a ValueError when RDKit cannot parse it."""
+        try:
+            from rdkit import Chem
+        except ImportError as e:
+            raise ImportError(RDKIT_HINT) from e
+        mol = Chem.MolFromSmiles(data, sanitize=sanitize)
+        if mol is None:
+            raise ValueError(f"tracktui.Molecule.from_smiles: RDKit cannot parse the SMILES string {data[:80]!r}")
+        return cls.from_rdkit(mol, caption=caption, convert_to_3d_and_optimize=convert_to_3d_and_optimize,
+                              mmff_optimize_molecule_max_iterations=mmff_optimize_molecule_max_iterations)
+
+
+# ------------------------------------------------------------------ plotly and matplotlib figures
+
+
+def is_plotly_figure(v: Any) -> bool:
+    """A plotly Figure (or FigureWidget), known by its class without importing plotly."""
+    return any(c.__module__.startswith("plotly.") and c.__name__ in ("Figure", "FigureWidget", "BaseFigure")
+               for c in type(v).__mro__)
+
+
+def matplotlib_has_images(v: Any) -> bool:
+    """Whether a matplotlib figure (or pyplot's current one) shows an image (imshow), which plotly cannot
+    take."""
+    fig = figure_of(v)
+    return any(len(getattr(ax, "images", ())) > 0 for ax in getattr(fig, "axes", ()))
+
+
+def _plain_arrays(v: Any) -> Any:
+    """JSON with plotly's base64 typed arrays ({"dtype", "bdata", "shape"}) turned into plain lists, as wandb
+    stores figures (readable without plotly.js)."""
+    if isinstance(v, dict):
+        if "bdata" in v and "dtype" in v and set(v) <= {"bdata", "dtype", "shape"}:
+            import base64
+
+            import numpy as np
+
+            a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
+            if v.get("shape"):
+                a = a.reshape([int(n) for n in str(v["shape"]).split(",")])
+            return a.tolist()
+        return {k: _plain_arrays(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain_arrays(x) for x in v]
+    return v
+
+
+class Plotly(FileMedia):
+    """A plotly figure, stored as its JSON (plotly.io.to_json: data and layout), or a matplotlib figure turned
+    into one by plotly's converter; a figure holding images raises ValueError (log it as tracktui.Image)."""
+
+    _type = "plotly"
+
+    def __init__(self, val: Any):
+        fig = figure_of(val)
+        if fig is not None:
+            if matplotlib_has_images(fig):
+                raise ValueError("tracktui.Plotly: plotly cannot take matplotlib figures that hold images; log "
+                                 "the figure as tracktui.Image(fig) instead")
+            try:
+                import plotly.tools
+
+                val = plotly.tools.mpl_to_plotly(fig)
+            except ImportError as e:
+                raise ImportError("tracktui.Plotly needs plotly: pip install plotly") from e
+            except Exception as e:  # noqa: BLE001 - plotly's converter fails on many newer matplotlib features
+                raise ValueError(f"tracktui.Plotly: plotly could not convert the matplotlib figure ({e}); log it "
+                                 f"as tracktui.Image(fig) instead") from e
+        if not is_plotly_figure(val):
+            raise ValueError(f"tracktui.Plotly takes a plotly figure or a matplotlib figure, not "
+                             f"{type(val).__name__}")
+        text = json.dumps(_plain_arrays(json.loads(val.to_json())))
+        self._data = _text_bytes(text, "the plotly figure")
+        meta: dict[str, Any] = {"format": "json", "traces": len(val.data)}
+        title = getattr(getattr(val.layout, "title", None), "text", None)
+        if isinstance(title, str) and title:
+            meta["title"] = title[:200]
+        self._meta = meta
+
+    @classmethod
+    def make_plot_media(cls, val: Any) -> Any:
+        """What wandb logs for a figure: a Plotly, or an Image for a matplotlib figure plotly cannot take."""
+        fig = figure_of(val)
+        if fig is not None:
+            from .image import Image
+
+            if matplotlib_has_images(fig):
+                return Image(fig)
+            try:
+                return cls(fig)
+            except (ValueError, ImportError):
+                return Image(fig)
+        return cls(val)

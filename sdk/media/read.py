@@ -9,6 +9,8 @@ from typing import Any
 from tracktui.store import Reader
 from tracktui.store import media as smedia
 
+CELL_TYPES = frozenset(("image", "audio", "video", "object3d", "molecule", "html", "plotly", "text", "histogram"))
+
 
 @dataclass
 class MediaItem:
@@ -49,23 +51,85 @@ class MediaItem:
         return img
 
     def numpy(self) -> Any:
-        """An image as an H×W(×C) uint8 array; an Object3D's points as N×C float32; audio as int16 samples."""
+        """An image as an H×W(×C) uint8 array; an Object3D's points as N×C float32; audio samples as stored
+        (int16 for arrays logged; a WAV file's own sample type; float32 through soundfile for other formats)."""
         import numpy as np
 
-        if self.type == "object3d" and self.meta.get("format") == "points":
+        fmt = self.meta.get("format")
+        if self.type == "object3d" and fmt == "points":
             return np.frombuffer(self.bytes(), dtype="<f4").reshape(-1, self.meta["columns"]).copy()
-        if self.type == "audio" and self.meta.get("format") == "wav":
-            import wave
+        if self.type == "object3d" and fmt == "pts.json":
+            points = self.scene()["points"]
+            return np.asarray(points, dtype=np.float32).reshape(len(points), -1)
+        if self.type == "audio":
+            from .audio import decode
 
-            with wave.open(io.BytesIO(self.bytes())) as w:
-                frames = w.readframes(w.getnframes())
-                a = np.frombuffer(frames, dtype="<i2")
-                return a.reshape(-1, w.getnchannels()) if w.getnchannels() > 1 else a.copy()
+            return decode(self.bytes(), str(fmt))
         return np.asarray(self.pil())
 
+    # what is drawn on an image (the structures Image(masks=, boxes=, classes=) took)
+    @property
+    def boxes(self) -> dict[str, dict[str, Any]]:
+        """An image's boxes by set name: {"box_data": [...], "class_labels": {id: name}} ({} when none)."""
+        out = {}
+        for name, val in (self.meta.get("boxes") or {}).items():
+            out[name] = {"box_data": [dict(b) for b in val.get("box_data", [])],
+                         "class_labels": int_keys(val.get("class_labels") or {})}
+        return out
+
+    @property
+    def masks(self) -> dict[str, dict[str, Any]]:
+        """An image's masks by set name: {"mask_data": H×W uint8 class ids, "class_labels": {id: name}}."""
+        import numpy as np
+        from PIL import Image as PILImage
+
+        stored = self.meta.get("masks") or {}
+        if not stored:
+            return {}
+        out = {}
+        with Reader(self._dir) as r:
+            for name, val in stored.items():
+                data = smedia.blob(r, val.get("sha256") or "")
+                if data is None:
+                    raise LookupError(f"the mask {name!r} of {self.key!r} at step {self.step} is missing")
+                out[name] = {"mask_data": np.asarray(PILImage.open(io.BytesIO(data))),
+                             "class_labels": int_keys(val.get("class_labels") or {})}
+        return out
+
+    @property
+    def classes(self) -> list[dict[str, Any]] | None:
+        """Every class an image names ([{"id", "name"}], as wandb merges them), or a logged Classes' list."""
+        found = self.meta.get("classes", self.meta.get("class_set"))
+        return None if found is None else [dict(c) for c in found]
+
     def text(self) -> str:
-        """HTML and Text objects as a string."""
+        """HTML, Text, Molecule and Plotly objects as a string."""
         return self.bytes().decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """A Plotly figure's JSON (data and layout) or a .pts.json 3D object, parsed."""
+        import json
+
+        return json.loads(self.bytes())
+
+    def scene(self) -> dict[str, Any]:
+        """A point cloud Object3D as wandb's scene: {"type", "points", "boxes", "vectors"} (a plain point list or
+        an array logged comes with no boxes or vectors)."""
+        if self.type != "object3d" or self.meta.get("format") not in ("pts.json", "points"):
+            raise ValueError(f"a {self.type} of format {self.meta.get('format')!r} is not a point cloud")
+        if self.meta.get("format") == "points":
+            return {"type": None, "points": self.numpy().tolist(), "boxes": [], "vectors": []}
+        data = self.json()
+        if isinstance(data, list):
+            return {"type": None, "points": data, "boxes": [], "vectors": []}
+        return {"type": data.get("type"), "points": data.get("points", []), "boxes": data.get("boxes", []),
+                "vectors": data.get("vectors", [])}
+
+    def figure(self) -> Any:
+        """A Plotly item as a plotly Figure (needs plotly)."""
+        import plotly.io
+
+        return plotly.io.from_json(self.text())
 
     # histograms
     @property
@@ -122,11 +186,10 @@ class MediaItem:
         return [[self._cell(c) for c in row] for row in rows]
 
     def _cell(self, c: Any) -> Any:
-        if isinstance(c, dict) and c.get("_type") == "image" and c.get("sha256"):
+        if isinstance(c, dict) and c.get("_type") in CELL_TYPES and "sha256" in c:
             meta = {k: v for k, v in c.items() if k not in ("_type", "sha256")}
-            return MediaItem(
-                self.run_id, self.key, self.step, self.index, "image", meta, c["sha256"], None, self._dir
-            )
+            return MediaItem(self.run_id, self.key, self.step, self.index, c["_type"], meta, c["sha256"], None,
+                             self._dir)
         return c
 
     def dicts(self, **kwargs: Any) -> list[dict[str, Any]]:
@@ -145,6 +208,11 @@ class MediaItem:
             with Reader(self._dir) as r:
                 return smedia.table_count(r, self.run_id, self.key, self.step, self.index)
         return 1
+
+
+def int_keys(labels: dict[Any, str]) -> dict[Any, str]:
+    """Class labels with their integer ids back (JSON keeps them as strings)."""
+    return {int(k) if isinstance(k, str) and k.lstrip("-").isdigit() else k: v for k, v in labels.items()}
 
 
 def uniform_edges(lo: float, hi: float, n: int) -> list[float]:

@@ -39,3 +39,17 @@ def test_config_values_under_secret_keys_are_masked():
     assert redact_value("wandb_api_key", "abc") == MASK
     assert redact_value("opt", {"password": "x", "lr": 0.1}) == {"password": MASK, "lr": 0.1}
     assert redact_value("lr", 0.1) == 0.1
+
+
+def test_token_is_secret_only_as_the_last_word_and_never_for_vocabulary_entries():
+    for name in ("token", "hf_token", "GITHUB_TOKEN", "AccessToken", "x-auth-token", "token2"):
+        assert redact_value(name, "v") == MASK, name
+    for name in ("pad_token_id", "eos_token", "bos-token", "mask_token", "tokenizer", "max_tokens",
+                 "token_count", "num_tokens_per_batch"):
+        assert redact_value(name, "v") == "v", name
+    assert redact_args(["--eos-token", "</s>", "--hf-token", "abc"]) == ["--eos-token", "</s>", "--hf-token", MASK]
+
+
+def test_flags_and_empty_values_under_secret_names_are_kept():
+    assert redact_value("use_auth_token", True) is True and redact_value("password", None) is None
+    assert redact_value("token", "") == "" and redact_value("pin_password", 1234) == MASK

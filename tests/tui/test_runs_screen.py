@@ -264,3 +264,20 @@ async def test_unreadable_store_is_reported_not_fatal(tmp_path: Path) -> None:
         assert "cannot read the store" in str(app.screen.query_one("#status").render())
         await pilot.pause(0.3)  # it keeps polling without crashing
         assert app.is_running
+
+
+async def test_read_only_store_is_shown_as_a_snapshot(tmp_path: Path) -> None:
+    from tests.readonly_helpers import make_store, read_only_mount
+
+    src = tmp_path / "store"
+    make_store(src)
+    with read_only_mount(src, tmp_path / "mnt") as mnt:
+        app = make_app(store_dir=mnt, poll_interval=0.1)
+        async with app.run_test(size=(160, 30)) as pilot:
+            table = await _loaded(pilot)
+            assert [r.name for r in table.model.values()] == ["clean-0"]
+            status = str(app.screen.query_one("#status").render())
+            assert "read-only snapshot" in status and " live" not in status
+            assert [n.title for n in app._notifications] == ["read-only store"]
+            await pilot.pause(0.3)  # it keeps polling (a writer may appear) and says it once
+            assert len(app._notifications) == 1 and app.is_running

@@ -1,4 +1,4 @@
-"""PickManyScreen: choose several of a list (the metrics of a custom chart)."""
+"""PickManyScreen: choose several of a list (the metrics of a custom chart, what is drawn on images)."""
 
 from __future__ import annotations
 
@@ -29,9 +29,11 @@ class PickManyScreen(ModalScreen[list[str] | None]):
     PickManyScreen #pick-hint { color: $text-muted; }
     """
 
-    def __init__(self, title: str, values: list[str], selected: list[str] | None = None):
+    def __init__(self, title: str, values: list[str], selected: list[str] | None = None,
+                 hint: str = " space select · enter confirm (none: remove) · escape cancel"):
         super().__init__()
         self.title_text = title
+        self.hint = hint
         self.values = values
         self.selected = set(selected or [])
 
@@ -40,7 +42,7 @@ class PickManyScreen(ModalScreen[list[str] | None]):
             yield Static(Text(f" {self.title_text}", style="bold"))
             yield SelectionList[int](*[(Text(safe_text(v, limit=56)), i, v in self.selected)
                                        for i, v in enumerate(self.values)])
-            yield Static(Text(" space select · enter confirm (none: remove) · escape cancel"), id="pick-hint")
+            yield Static(Text(self.hint), id="pick-hint")
 
     def chosen(self) -> list[str]:
         """The selected values, in list order."""

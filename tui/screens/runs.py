@@ -63,6 +63,7 @@ class RunsScreen(Screen[None]):
         self._last_recheck = 0.0
         self._columns_chosen = False
         self.error: str | None = None
+        self.snapshot: str | None = None  # why the store is read as a frozen snapshot (None: live)
         self.first_paint_at: float | None = None  # perf_counter() when runs were first on screen (bench)
 
     def compose(self) -> ComposeResult:
@@ -113,6 +114,7 @@ class RunsScreen(Screen[None]):
     def _read_store(self, cursor: int, recheck: list[str], first: bool) -> None:
         with Reader(self.app.store_root) as r:
             top = r.max_rev()
+            snapshot = r.snapshot
             if first and top > FIRST_PAGE:
                 head = r.runs(project=self.app.project, limit=FIRST_PAGE)
                 painted = threading.Event()
@@ -125,7 +127,7 @@ class RunsScreen(Screen[None]):
                     rec = r.run(rid)
                     if rec is not None:
                         runs.append(rec)
-        self.post_message(RunsPolled(runs, max(top, cursor), first))
+        self.post_message(RunsPolled(runs, max(top, cursor), first, snapshot=snapshot))
 
     def on_runs_polled(self, message: RunsPolled) -> None:
         """Merge the polled runs into the table and schedule the next poll."""
@@ -133,6 +135,11 @@ class RunsScreen(Screen[None]):
             return
         table = self.query_one(RunsTable)
         self.error = message.error
+        if message.error is None and message.snapshot != self.snapshot:
+            self.snapshot = message.snapshot
+            if message.snapshot:
+                self.app.notify(safe_text(message.snapshot), title="read-only store", severity="warning", timeout=12,
+                                markup=False)
         if message.error is not None:
             self.update_status()
             if self.app.poll_interval:
@@ -201,7 +208,10 @@ class RunsScreen(Screen[None]):
         elif not self.loaded:
             t.append("   loading…", style="yellow")
         paused = self.app.paused
-        t.append("   paused" if paused else "   live", style="yellow" if paused else "green")
+        if self.snapshot and not paused:
+            t.append("   read-only snapshot", style="yellow")
+        else:
+            t.append("   paused" if paused else "   live", style="yellow" if paused else "green")
         if self.app.project:
             t.append(f"   project: {safe_text(self.app.project)}")
         t.append(f"   store: {safe_text(self.app.store_label)}", style="dim")

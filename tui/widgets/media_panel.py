@@ -7,8 +7,10 @@ than those already known, and posts MediaPolled; the viewer's data (decoded imag
 over steps, plot rows, metadata) is read by another thread worker and posted as MediaLoaded.
 
 Keys: ←/→ scrub steps, [ and ] move through a gallery (enter: the selected item alone), l follows the latest
-step, s sorts a table by the cursor's column (again, or S: the other way round), w writes the item out to
-./tracktui-media/<sha256 prefix>.<ext>, o opens it with the system's viewer.
+step, s sorts a table by the cursor's column (again, or S: the other way round), enter on a table's image cell
+opens it full screen, w writes the item out to ./tracktui-media/<sha256 prefix>.<ext>, o opens it with the
+system's viewer. Images with masks and boxes get the overlay keys (media_overlay.py): b boxes, m masks,
+c each set and class, +/- the score threshold, f the score it reads.
 Every string from the store is shown as data (Text, safe_text), never as markup.
 """
 
@@ -34,7 +36,8 @@ from tracktui.store import media as smedia
 from ..text import safe_text
 from .media_file import FileViewer, describe_text, export_path, open_with_system, waveform, write_out
 from .media_histogram import HistogramViewer, StepHistogram
-from .media_image import ImageViewer, decode
+from .media_image import HalfBlockImage, ImageViewer, decode
+from .media_overlay import OVERLAY_BINDINGS, Overlay, OverlayKeys, OverlayView, read_overlay
 from .media_plot import PlotViewer
 from .media_table import MAX_ROWS_SHOWN, MediaTable, TableViewer, image_ref
 
@@ -43,7 +46,7 @@ MAX_PLOT_ROWS = 20_000  # rows of a plot read to draw it
 MAX_HEATMAP_STEPS = 200  # histograms read for the heatmap (evenly spread over the steps, latest kept)
 PREVIEW_BYTES = 64 << 10  # text and HTML read for the preview
 GLYPHS = {"image": "▣", "table": "▦", "histogram": "▥", "plot": "◩", "audio": "♪", "video": "▶",
-          "html": "⌘", "object3d": "◆", "text": "¶"}
+          "html": "⌘", "object3d": "◆", "text": "¶", "classes": "◈"}
 VIEWS = {"image": "v-image", "table": "v-table", "histogram": "v-histogram", "plot": "v-plot"}
 VIEWERS: dict[str, type[Widget]] = {"v-image": ImageViewer, "v-table": TableViewer,
                                     "v-histogram": HistogramViewer, "v-plot": PlotViewer, "v-file": FileViewer}
@@ -62,8 +65,10 @@ class MediaPolled(Message):
 class ThumbnailLoaded(Message):
     """A decoded image cell of a table (image None: it could not be read)."""
 
-    sha256: str
+    cell: str  # cell_key() of the cell
     image: Any
+    overlay: Overlay | None = None
+    full: bool = False  # open it full screen
 
 
 @dataclass
@@ -87,8 +92,9 @@ class MediaKeyList(OptionList):
         return super().check_action(action, parameters)
 
 
-class MediaPanel(Horizontal):
-    """Every media key of a run: images and galleries, tables, histograms, plots, files; live."""
+class MediaPanel(OverlayKeys, Horizontal):
+    """Every media key of a run: images and galleries (masks and boxes drawn on them), tables, histograms,
+    plots, files; live."""
 
     BINDINGS = [
         Binding("left", "step(-1)", "Steps", key_display="←/→"),
@@ -101,6 +107,7 @@ class MediaPanel(Horizontal):
         Binding("S", "sort_direction", "Sort direction", show=False),
         Binding("w", "write_out", "Write out"),
         Binding("o", "open_file", "Open"),
+        *OVERLAY_BINDINGS,
     ]
 
     DEFAULT_CSS = """
@@ -130,8 +137,9 @@ class MediaPanel(Horizontal):
         self.last_export: Path | None = None
         self.status = Text()
         self.zoom = False  # a gallery shows only its selected item
-        self.thumbs: dict[str, Any] = {}  # decoded image cells by sha256 (a few)
+        self.thumbs: dict[str, tuple[Any, Overlay | None]] = {}  # decoded image cells by cell_key (a few)
         self.thumb_wanted: str | None = None
+        self.overlay_view = OverlayView()  # what is drawn on images, the same for every key and step
         self._token = 0
         self._polled = False
 
@@ -273,7 +281,7 @@ class MediaPanel(Horizontal):
             step = items[0].step if items else step
             kind = items[0].type if items else ktype
             if kind == "image":
-                images, captions = [], []
+                images, captions, overlays = [], [], []
                 for it in items[:MAX_GALLERY]:
                     data = smedia.blob(r, it.sha256) if it.sha256 else None
                     try:
@@ -282,7 +290,8 @@ class MediaPanel(Horizontal):
                         images.append(None)
                     cap = it.meta.get("caption")
                     captions.append(None if cap is None else str(cap))
-                payload.update(images=images, captions=captions)
+                    overlays.append(read_overlay(r, it.meta))
+                payload.update(images=images, captions=captions, overlays=overlays)
             elif kind in ("table", "plot") and items:
                 limit = MAX_ROWS_SHOWN if kind == "table" else MAX_PLOT_ROWS
                 payload["rows"] = smedia.table_rows(r, self.run_id, key, items[0].step, 0, limit=limit,
@@ -354,13 +363,15 @@ class MediaPanel(Horizontal):
             self.query_one(FileViewer).show(desc, p.get("poster") if first else None,
                                             p.get("wave") if first else None)
         self.update_status()
+        self.refresh_bindings()  # the overlay keys show only for images that have overlays
 
     def _show_images(self) -> None:
         if self.shown is None:
             return
         p = self.shown.payload
         self.query_one(ImageViewer).show(p.get("images", []), p.get("captions", []), self._item_index(),
-                                         self.zoom)
+                                         self.zoom, p.get("overlays"), self.overlay_view)
+        self.refresh_bindings()
 
     def _item_index(self) -> int:
         n = len(self.shown.items) if self.shown else 0
@@ -399,6 +410,40 @@ class MediaPanel(Horizontal):
                 t.append(" · ")
                 t.append(safe_text(cap, limit=60), style="italic")
         self.query_one("#media-status", Static).update(t)
+
+    # ------------------------------------------------------------ overlays
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The overlay keys only where an image shown has what they work on."""
+        found = self.check_overlay_action(action)
+        return super().check_action(action, parameters) if found is None else found
+
+    def shown_overlays(self) -> list[Overlay]:
+        """The overlays of the images shown: the gallery's tiles, or a table's image cell under the cursor."""
+        if self.shown is None or not self.shown.items or self.shown.key != self.current:
+            return []
+        kind = self.shown.items[0].type
+        try:
+            if kind == "image":
+                viewer = self.query_one(ImageViewer)
+                return [o for i in viewer.shown_range(self.zoom) if i < len(viewer.overlays)
+                        if (o := viewer.overlays[i]) is not None]
+            if kind == "table":
+                thumb = self.query_one(TableViewer).query_one(HalfBlockImage)
+                return [thumb.overlay] if thumb.overlay is not None and thumb.image is not None else []
+        except NoMatches:  # the viewer is not mounted yet
+            pass
+        return []
+
+    def redraw_overlays(self) -> None:
+        """Draw the images again as overlay_view says."""
+        if self.shown is None or not self.shown.items:
+            return
+        if self.shown.items[0].type == "image":
+            self.query_one(ImageViewer).redraw_overlays()
+        elif self.shown.items[0].type == "table":
+            self.query_one(TableViewer).query_one(HalfBlockImage).redraw()
+        self.refresh_bindings()
 
     # ------------------------------------------------------------ actions
 
@@ -487,40 +532,74 @@ class MediaPanel(Horizontal):
         event.stop()
         self._update_thumbnail()
 
+    @on(DataTable.CellSelected)
+    def _cell_selected(self, event: DataTable.CellSelected) -> None:
+        """enter on an image cell: that image full screen, with its masks and boxes."""
+        event.stop()
+        ref = self._cursor_image()
+        if ref is None:
+            return
+        if cell_key(ref) in self.thumbs:
+            self._open_cell(ref, *self.thumbs[cell_key(ref)])
+        else:
+            self._thumb_read(ref, full=True)
+
     def _update_thumbnail(self) -> None:
         ref = self._cursor_image()
         viewer = self.query_one(TableViewer)
         if ref is None:
             self.thumb_wanted = None
             viewer.set_thumbnail(None)
+            self.refresh_bindings()
             return
-        sha = ref["sha256"]
-        self.thumb_wanted = sha
-        if sha in self.thumbs:
-            viewer.set_thumbnail(self.thumbs[sha])
+        key = cell_key(ref)
+        self.thumb_wanted = key
+        if key in self.thumbs:
+            viewer.set_thumbnail(*self.thumbs[key], self.overlay_view)
+            self.refresh_bindings()
         else:
-            self._thumb_read(sha)
+            self._thumb_read(ref)
 
     @work(thread=True, exclusive=True, group="media-thumb", exit_on_error=False)
-    def _thumb_read(self, sha: str) -> None:
+    def _thumb_read(self, ref: dict[str, Any], full: bool = False) -> None:
+        sha = ref["sha256"]
+        overlay = None
         with Reader(self.store_dir) as r:
             data = smedia.blob(r, sha)
+            try:
+                overlay = read_overlay(r, ref)
+            except Exception:  # noqa: BLE001 - drawn without its overlay
+                overlay = None
         try:
             image = decode(data) if data else None
         except Exception:  # noqa: BLE001 - an unreadable cell shows no thumbnail
             image = None
-        self.post_message(ThumbnailLoaded(sha, image))
+        self.post_message(ThumbnailLoaded(cell_key(ref), image, overlay, full))
 
     def on_thumbnail_loaded(self, message: ThumbnailLoaded) -> None:
-        """Show the thumbnail if the cursor is still on that cell."""
+        """Show the thumbnail if the cursor is still on that cell (or open it full screen, if asked)."""
         message.stop()
         if not self.is_attached:
             return
         if len(self.thumbs) >= 64:
             self.thumbs.clear()
-        self.thumbs[message.sha256] = message.image
-        if message.sha256 == self.thumb_wanted:
-            self.query_one(TableViewer).set_thumbnail(message.image)
+        self.thumbs[message.cell] = (message.image, message.overlay)
+        if message.cell == self.thumb_wanted:
+            self.query_one(TableViewer).set_thumbnail(message.image, message.overlay, self.overlay_view)
+            self.refresh_bindings()
+        ref = self._cursor_image()
+        if message.full and ref is not None and cell_key(ref) == message.cell:
+            self._open_cell(ref, message.image, message.overlay)
+
+    def _open_cell(self, ref: dict[str, Any], image: Any, overlay: Overlay | None) -> None:
+        from ..screens.image_full import ImageScreen
+
+        if image is None:
+            self.notify("this image could not be read", severity="warning", markup=False)
+            return
+        shown = self.shown
+        title = f"{self.current} · step {shown.step if shown else '?'} · {smedia.describe(ref)}"
+        self.app.push_screen(ImageScreen(title, image, overlay, self.overlay_view, on_change=self.redraw_overlays))
 
     def _current_file(self) -> smedia.MediaRow | None:
         if self.shown is None or not self.shown.items or self.shown.key != self.current:
@@ -570,6 +649,14 @@ class MediaPanel(Horizontal):
         except Exception as e:  # noqa: BLE001 - a failed export is reported, never raised
             self.app.call_from_thread(self.notify, f"could not write the file out: {e}", severity="error",
                                       markup=False)
+
+
+def cell_key(ref: dict[str, Any]) -> str:
+    """What tells image cells apart: the same pixels may carry other masks and boxes."""
+    import json
+
+    drawn = {k: ref.get(k) for k in ("masks", "boxes", "classes") if ref.get(k)}
+    return ref["sha256"] + (":" + json.dumps(drawn, sort_keys=True, default=str) if drawn else "")
 
 
 def _histograms(r: Reader, run_id: str, key: str, steps: list[int],

@@ -87,7 +87,7 @@ class PlotChart(PlotextPlot):
                 if kind in ("pr_curve", "roc_curve"):
                     plt.xlim(0, 1)
                     plt.ylim(0, 1.02)
-                plt.xlabel(safe_text(spec.get("x"), limit=30))
+                plt.xlabel(safe_text(spec.get("xname") or spec.get("x"), limit=30))
                 plt.ylabel(safe_text(spec.get("y"), limit=30))
         elif kind == "bar":
             li, vi = _col(cols, spec.get("label")), _col(cols, spec.get("value"))

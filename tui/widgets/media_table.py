@@ -1,6 +1,7 @@
 """Tables logged as media, in a DataTable sorted by the store (SQL), so sorting is right for any size.
 
-Cells are shown as plain Text (never markup); image cells as a marker such as "[image 64×64]".
+Cells are shown as plain Text (never markup); image cells as a marker such as "[image 64×64]" (with "+boxes"
+or "+masks" when something is drawn on them).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from textual.widgets import DataTable
 
 from ..text import safe_text
 from .media_image import HalfBlockImage
+from .media_overlay import Overlay, OverlayView
 
 MAX_ROWS_SHOWN = 1000  # rows read into the view; the sort happens in the store over all of them
 
@@ -34,7 +36,8 @@ def cell_text(value: Any) -> Text:
     if isinstance(value, dict):
         kind = safe_text(value.get("_type", "object"), limit=20)
         if kind == "image":
-            return Text(f"[image {value.get('width')}×{value.get('height')}]", style="cyan")
+            extra = "".join(f" +{k}" for k in ("boxes", "masks") if value.get(k))
+            return Text(f"[image {value.get('width')}×{value.get('height')}{extra}]", style="cyan")
         return Text(f"[{kind}]", style="cyan")
     return Text(safe_text(value, limit=200), no_wrap=True, overflow="ellipsis")
 
@@ -92,7 +95,7 @@ class TableViewer(Vertical):
         yield MediaTable()
         yield HalfBlockImage()
 
-    def set_thumbnail(self, image: Any) -> None:
-        """Show a thumbnail (a PIL image), or hide it (None)."""
-        self.query_one(HalfBlockImage).set_image(image)
+    def set_thumbnail(self, image: Any, overlay: Overlay | None = None, view: OverlayView | None = None) -> None:
+        """Show a thumbnail (a PIL image, with its masks and boxes drawn as view says), or hide it (None)."""
+        self.query_one(HalfBlockImage).set_image(image, overlay, view)
         self.set_class(image is not None, "-thumb")
