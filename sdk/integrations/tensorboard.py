@@ -33,7 +33,7 @@ import sys
 import threading
 from typing import Any
 
-from ..runs import on_finish
+from ..hooks import on_finish
 from ..warn import lost
 
 WRITER_MODULES = ("tensorboard.summary.writer.event_file_writer", "tensorboardX.event_file_writer")
