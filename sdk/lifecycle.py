@@ -149,7 +149,7 @@ def active_runs() -> list[Any]:
     """Runs that init() started in this process and that are not finished, oldest first (a forked child
     starts afresh, as wandb's does)."""
     pid = os.getpid()
-    return [r for r in _active if getattr(r, "_pid", pid) == pid]
+    return [r for r in _active if getattr(r, "_pid", pid) == pid and not getattr(r, "_finished", False)]
 
 
 def _pick(value: Any, given: dict[str, Any], key: str) -> Any:

@@ -34,8 +34,7 @@ class RunCompat:
             if self._files_dir is None:
                 path = run_files_dir(self._root, self.id)
                 try:
-                    path.parent.mkdir(mode=0o700, exist_ok=True)
-                    path.mkdir(mode=0o700, exist_ok=True)
+                    path.mkdir(mode=0o700, parents=True, exist_ok=True)  # parents too: a URL store's local root
                 except OSError as e:
                     warn_once(f"run-dir:{self.id}", f"tracktui: could not make the run directory {path} ({e})")
                     return str(path)

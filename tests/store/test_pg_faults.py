@@ -197,13 +197,13 @@ def test_authentication_refused_and_database_missing(server, tmp_path, monkeypat
         monkeypatch.setenv("PGPASSWORD", "s3cret-pw")
         url = server.url(user="tt_user")
         run = tracktui.init(store=url, settings={"system": False, "git": False, "requirements": False})
-        print(f"the store is {run.dir}")
+        print(f"the store is {run._root}")  # the store a run writes to, as a script might print it
         run.log({"x": 1.0})
         run.finish()
         monkeypatch.delenv("PGPASSWORD")
         with_pw = server.url(user="tt_user", password="s3cret-pw")
         run2 = tracktui.init(store=with_pw, settings={"system": False, "git": False, "requirements": False})
-        print(f"the store is {run2.dir} ({run2.dir!r})")
+        print(f"the store is {run2._root} ({run2._root!r})")
         run2.finish()
         dump = subprocess.run([str(server.bin / "pg_dump"), "-h", server.host, "-p", str(server.port), "-U",
                                "postgres", "-a", "postgres"], capture_output=True, text=True, check=True).stdout
