@@ -138,6 +138,10 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
     capture.start(run, settings)
     if save_code:
         _save_program(run)
+    if kwargs.get("sync_tensorboard"):  # record what TensorBoard writers write (tracktui.integrations.tensorboard)
+        from .integrations import tensorboard
+
+        tensorboard.patch(run)
     return run
 
 

@@ -1,0 +1,105 @@
+"""Hugging Face Trainer with TrackTuiCallback: a tiny BERT built from a config trains a few steps on the CPU,
+and the run is read back through Api (config, keys, global steps, summary)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tracktui
+
+from tests.conftest import run_script
+from tests.integrations.frameworks import require
+
+require("torch", "transformers", "accelerate")
+
+SCRIPT = r'''
+import sys, torch, tracktui
+from transformers import (BertConfig, BertForSequenceClassification, Trainer, TrainerControl, TrainerState,
+                          TrainingArguments)
+from tracktui.integrations.transformers import TrackTuiCallback
+
+out = sys.argv[1]
+torch.manual_seed(0)
+g = torch.Generator().manual_seed(0)
+data = [{"input_ids": torch.randint(0, 50, (8,), generator=g), "attention_mask": torch.ones(8, dtype=torch.long),
+         "labels": int(i % 2)} for i in range(32)]
+
+def model():
+    return BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=32, max_position_embeddings=16, num_labels=2))
+
+def arguments(**kw):
+    return TrainingArguments(output_dir=out, max_steps=6, per_device_train_batch_size=4, learning_rate=1e-3,
+        logging_steps=2, eval_strategy="steps", eval_steps=3, per_device_eval_batch_size=8, save_strategy="no",
+        report_to="none", use_cpu=True, disable_tqdm=True, seed=0, **kw)
+
+# 1. A rank other than zero (the state the Trainer builds under DDP) records nothing and starts no run.
+cb = TrackTuiCallback(project="hf")
+state = TrainerState(is_world_process_zero=False, global_step=2)
+args = arguments()
+cb.on_train_begin(args, state, TrainerControl(), model=model())
+cb.on_log(args, state, TrainerControl(), logs={"loss": 1.0, "epoch": 0.5})
+cb.on_train_end(args, state, TrainerControl())
+print("rank1 run:", tracktui.run, cb.run)
+
+# 2. The script started its own run: the callback logs into it, no second run.
+own = tracktui.init(project="own", name="mine", config={"seed_of_script": 3})
+Trainer(model=model(), args=arguments(), train_dataset=data, eval_dataset=data[:8],
+        callbacks=[TrackTuiCallback(project="hf")]).train()
+own.finish()
+
+# 3. The callback starts the run; evaluate() after train() lands in it too.
+cb = TrackTuiCallback(project="hf", tags=["tiny"])
+trainer = Trainer(model=model(), args=arguments(run_name="tiny-bert"), train_dataset=data, eval_dataset=data[:8],
+                  callbacks=[cb])
+trainer.train()
+trainer.evaluate()
+print("run id:", cb.run.id)
+'''
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One interpreter runs the three scenarios (importing transformers dominates the time)."""
+    root = tmp_path_factory.mktemp("hf")
+    proc = run_script(SCRIPT, root / "store", str(root / "out"), timeout=240)
+    assert "rank1 run: None None" in proc.stdout, proc.stdout + proc.stderr
+    return root / "store"
+
+
+def test_trainer_metrics_config_and_summary_are_read_back(store: Path) -> None:
+    (run,) = tracktui.Api(store).runs(project="hf")
+    assert run.name == "tiny-bert" and run.state == "finished" and run.tags == ["tiny"]
+    # config: the model config under the training arguments, and the parameter count
+    assert run.config["hidden_size"] == 16 and run.config["num_hidden_layers"] == 1
+    assert run.config["learning_rate"] == 1e-3 and run.config["max_steps"] == 6
+    assert run.config["model/num_parameters"] > 1000
+    rows = run.history()
+    train = [r for r in rows if "train/loss" in r]
+    evals = [r for r in rows if "eval/loss" in r]
+    assert [r["train/global_step"] for r in train] == [2, 4, 6]
+    assert [r["train/global_step"] for r in evals] == [3, 6, 6]  # two during train(), one from evaluate()
+    assert all(0 < r["train/epoch"] <= 1 for r in train + evals)
+    assert all("train/learning_rate" in r and "train/grad_norm" in r for r in train)
+    assert {"eval/runtime", "eval/samples_per_second"} <= set(evals[0])
+    assert [r["_step"] for r in rows] == sorted(r["_step"] for r in rows)
+    # the end-of-training figures are summary values, not a one-point series
+    keys = set(run.keys())
+    assert not {"train/train_runtime", "train/train_loss"} & keys
+    assert run.summary["train_runtime"] > 0 and run.summary["train_loss"] > 0
+    assert run.summary["train/global_step"] == 6 and run.summary["eval/loss"] == evals[-1]["eval/loss"]
+    defs = {d["name"]: d for d in run.metric_defs}
+    assert defs["*"]["step_metric"] == "train/global_step"
+    assert defs["train/global_step"]["step_metric"] is None and defs["train/epoch"]["step_metric"] is None
+
+
+def test_no_second_run_when_the_script_called_init(store: Path) -> None:
+    (run,) = tracktui.Api(store).runs(project="own")
+    assert run.name == "mine" and run.state == "finished"
+    assert run.config["seed_of_script"] == 3 and run.config["hidden_size"] == 16
+    assert [r["train/global_step"] for r in run.history() if "train/loss" in r] == [2, 4, 6]
+
+
+def test_ranks_other_than_zero_record_nothing(store: Path) -> None:
+    assert sorted(r.project for r in tracktui.Api(store).runs()) == ["hf", "own"]
