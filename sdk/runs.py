@@ -236,7 +236,7 @@ class Run(RunCompat):
                 shown = f"a {type(step).__name__}"
             warn_once(f"bad-step:{why}", f"tracktui: step={shown} is refused ({why}); the automatic step is used")
             return self._next if self._pending_step is None else self._pending_step
-        if s <= self._max_step and s != self._pending_step:
+        if s < self._max_step and s != self._pending_step:  # the current step again joins it, as in wandb
             warn_once(f"step-back:{self.id}", f"tracktui: step {s} is lower than the current step "
                                               f"{self._max_step} of run {self.name}; stored anyway "
                                               "(values at a step already written are replaced)")
