@@ -103,7 +103,7 @@ def bench_throughput(store: Path, steps: int) -> None:
         total = time.perf_counter() - t0
         points = {steps} * len(keys)
         # Baseline: the same rows into the same table, plain executemany in one transaction.
-        conn = sqlite3.connect(db_path(run.dir), isolation_level=None)
+        conn = sqlite3.connect(db_path(run._root), isolation_level=None)
         conn.execute("PRAGMA synchronous=NORMAL")
         rows = [(10_000_000 + m, s, data[s % 1000][k], 0, None) for s in range({steps}) for m, k in enumerate(keys)]
         t2 = time.perf_counter()

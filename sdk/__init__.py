@@ -17,7 +17,15 @@ __version__ = "0.1.0"
 # name -> (module, attribute), imported on first use so that `import tracktui` stays fast.
 _LAZY = {
     "init": ("lifecycle", "init"),
-    "Error": ("lifecycle", "Error"),
+    "Error": ("errors", "Error"),
+    "Settings": ("settings", "Settings"),
+    "AlertLevel": ("alerts", "AlertLevel"),
+    "login": ("offline", "login"),
+    "require": ("offline", "require"),
+    "setup": ("offline", "setup"),
+    "termlog": ("term", "termlog"),
+    "termwarn": ("term", "termwarn"),
+    "termerror": ("term", "termerror"),
     "Run": ("runs", "Run"),
     "Api": ("api", "Api"),
     "TrackTuiWarning": ("warn", "TrackTuiWarning"),
@@ -43,8 +51,12 @@ def __getattr__(name: str) -> Any:
         from . import lifecycle
 
         run = lifecycle.current
-        if name == "run" or run is None:
-            return run if name == "run" else None
+        if name == "run":
+            return run
+        if run is None:  # wandb's placeholders: a clear error at use, not 'NoneType' has no attribute
+            from .errors import PreInit
+
+            return PreInit(name)
         return getattr(run, name)
     target = _LAZY.get(name)
     if target is None:
@@ -78,11 +90,27 @@ def save(path: str, **kwargs: Any) -> Any:
     return lifecycle.require_run("save").save(path, **kwargs)
 
 
-def watch(model: Any, **kwargs: Any) -> Any:
+def watch(models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+          idx: int | None = None, log_graph: bool = False) -> Any:
     """run.watch() of the current run."""
     from . import lifecycle
 
-    return lifecycle.require_run("watch").watch(model, **kwargs)
+    return lifecycle.require_run("watch").watch(models, criterion, log=log, log_freq=log_freq, idx=idx,
+                                                log_graph=log_graph)
+
+
+def alert(title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
+    """run.alert() of the current run."""
+    from . import lifecycle
+
+    lifecycle.require_run("alert").alert(title, text, level=level, wait_duration=wait_duration)
+
+
+def mark_preempting() -> None:
+    """run.mark_preempting() of the current run."""
+    from . import lifecycle
+
+    lifecycle.require_run("mark_preempting").mark_preempting()
 
 
 def unwatch(model: Any = None) -> None:
@@ -128,7 +156,8 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
         lifecycle.current.finish(exit_code=exit_code)
 
 
-__all__ = ["init", "log", "define_metric", "save", "watch", "unwatch", "finish", "Run", "Api", "Error",
-           "TrackTuiWarning", "run", "config", "summary", "Image", "Table", "Histogram", "Audio", "Video",
-           "Html", "Object3D", "Text", "Molecule", "Plotly", "box3d", "Classes", "plot", "Artifact",
+__all__ = ["init", "log", "define_metric", "save", "watch", "unwatch", "finish", "alert", "mark_preempting",
+           "Run", "Api", "Error", "TrackTuiWarning", "run", "config", "summary", "Settings", "AlertLevel", "login",
+           "require", "setup", "termlog", "termwarn", "termerror", "Image", "Table", "Histogram", "Audio",
+           "Video", "Html", "Object3D", "Text", "Molecule", "Plotly", "box3d", "Classes", "plot", "Artifact",
            "log_artifact", "use_artifact", "log_model", "use_model"]

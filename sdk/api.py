@@ -8,6 +8,8 @@ from typing import Any
 
 from tracktui.store import Reader, RunRecord
 
+from .run_summary import SummaryDict
+
 
 class ApiRun:
     """A stored run: id, name, project, state, config, summary, created_at ... and its history."""
@@ -17,6 +19,7 @@ class ApiRun:
         self._record = record
         for k, v in record.to_dict().items():
             setattr(self, k, v)
+        self.summary = SummaryDict(self.summary or {})  # summary["a"]["b"] reads the flat key "a.b" too
 
     def __repr__(self) -> str:
         return f"<ApiRun {self.name} ({self.id}) {self.state}>"
@@ -59,6 +62,14 @@ class ApiRun:
         """Console lines (seq, ts, stream, line)."""
         with Reader(self._dir) as r:
             return r.logs(self.id, limit=10**9)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The run's alerts (and events such as mark_preempting), oldest first: ts, level, title, text."""
+        from tracktui.store import codec
+
+        with Reader(self._dir) as r:
+            rows = r.alerts(self.id, limit=10**9)
+        return [{"ts": ts, **codec.parse_alert(line)} for _, ts, line in rows]
 
     def files(self) -> list[str]:
         """Names of the files attached to the run."""

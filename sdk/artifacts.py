@@ -522,7 +522,7 @@ def log_artifact(run: Any, artifact_or_path: Any, name: str | None = None, type:
         lost(f"log_artifact:{type_name(e)}", f"tracktui: log_artifact({artifact.name}) failed "
                                              f"({type_name(e)}: {e}); it was not stored, training goes on")
         return artifact
-    artifact._set_stored(run.dir, row)
+    artifact._set_stored(run._root, row)
     return artifact
 
 
@@ -534,7 +534,7 @@ def use_artifact(run: Any, artifact_or_name: Any, type: str | None = None,
     if isinstance(artifact_or_name, Artifact):
         art = artifact_or_name
         if art._row is None:  # a new artifact used as an input: stored without a producing run
-            art._set_stored(run.dir, _store(run, art, _clean_aliases([*art.aliases, *(aliases or [])]), None))
+            art._set_stored(run._root, _store(run, art, _clean_aliases([*art.aliases, *(aliases or [])]), None))
         row = art._row
         assert row is not None
     else:
@@ -547,7 +547,7 @@ def use_artifact(run: Any, artifact_or_name: Any, type: str | None = None,
     except Exception as e:  # noqa: BLE001 - the script gets its artifact; the lineage is what is lost
         lost(f"use_artifact:{type_name(e)}", f"tracktui: recording that run {run.name} used "
                                              f"{row.name}:v{row.version} failed ({e})")
-    return artifact_or_name if isinstance(artifact_or_name, Artifact) else Artifact._from_row(run.dir, row)
+    return artifact_or_name if isinstance(artifact_or_name, Artifact) else Artifact._from_row(run._root, row)
 
 
 def log_model(run: Any, path: str | os.PathLike[str], name: str | None = None,

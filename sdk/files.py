@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .runs import on_finish
+from .hooks import on_finish
 from .warn import lost, warn_once
 
 POLICIES = ("now", "end", "live")
@@ -51,29 +51,48 @@ def _matches(pattern: str) -> list[str]:
     return [pattern] if os.path.isfile(pattern) else []
 
 
+def _store_one(run: Any, path: str, name: str, seen: dict[str, tuple[float, int]] | None = None,
+               only_changed: bool = False) -> bool:
+    """Queue one file under name (skipped when only_changed and seen says it is unchanged, or when it is too
+    big or unreadable); seen records what was stored."""
+    try:
+        st = os.stat(path)
+        stamp = (st.st_mtime, st.st_size)
+        if only_changed and seen is not None and seen.get(path) == stamp:
+            return False
+        if st.st_size > MAX_FILE_BYTES:
+            lost(
+                f"save-size:{path}",
+                f"tracktui: {path} is {st.st_size / 2**20:.0f} MiB, more than the "
+                f"{MAX_FILE_BYTES >> 20} MiB run.save() stores; not saved",
+            )
+            return False
+        data = Path(path).read_bytes()
+    except OSError as e:
+        lost(f"save-read:{path}", f"tracktui: run.save() could not read {path} ({e.strerror or e})")
+        return False
+    if seen is not None:
+        seen[path] = stamp
+    run._put(("file", run.id, name, data))
+    return True
+
+
 def _store(run: Any, entry: _Entry, only_changed: bool) -> list[str]:
     names = []
     for path in _matches(entry.pattern):
-        try:
-            st = os.stat(path)
-            stamp = (st.st_mtime, st.st_size)
-            if only_changed and entry.seen.get(path) == stamp:
-                continue
-            if st.st_size > MAX_FILE_BYTES:
-                lost(
-                    f"save-size:{path}",
-                    f"tracktui: {path} is {st.st_size / 2**20:.0f} MiB, more than the "
-                    f"{MAX_FILE_BYTES >> 20} MiB run.save() stores; not saved",
-                )
-                continue
-            data = Path(path).read_bytes()
-        except OSError as e:
-            lost(f"save-read:{path}", f"tracktui: run.save() could not read {path} ({e.strerror or e})")
-            continue
-        entry.seen[path] = stamp
         name = _name(path, entry.base)
-        run._put(("file", run.id, name, data))
-        names.append(name)
+        if _store_one(run, path, name, entry.seen, only_changed):
+            names.append(name)
+    return names
+
+
+def save_paths(run: Any, paths: list[str], base: str, prefix: str = "") -> list[str]:
+    """Attach the given files now, each named prefix + its path relative to base; return the names."""
+    names = []
+    for path in paths:
+        name = prefix + _name(path, base)
+        if _store_one(run, path, name):
+            names.append(name)
     return names
 
 

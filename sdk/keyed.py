@@ -35,7 +35,7 @@ class KeyedValues(MutableMapping[str, Any]):
         if key.startswith("_"):
             raise AttributeError(key)
         try:
-            return self._data[key]
+            return self[key]
         except KeyError:
             raise AttributeError(f"{type(self).__name__.lower()} has no key {key!r}") from None
 

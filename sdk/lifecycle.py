@@ -15,19 +15,20 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from tracktui.store import codec
-from tracktui.store.paths import resolve_root
+from tracktui.store.location import resolve_store
 from tracktui.store.procinfo import hostname, process_start_time
 from tracktui.store.reader import derive_state
-from tracktui.store.writer import Writer, apply_run_updates, insert_run
+from tracktui.store.writer import Writer
 
-from . import names
+from . import hooks, names
+from .errors import Error
 from .run_config import Config, as_dict
 from .run_summary import Summary
 from .runs import FINISH_TIMEOUT_ON_SIGNAL, RESUME_MODES, Run, live_runs
+from .term import termlog
 from .warn import warn_once
 
 current: Run | None = None
@@ -36,19 +37,18 @@ _exit_code: int | None = None
 _prev_excepthook = sys.excepthook
 _prev_signal_handlers: dict[int, Any] = {}
 
-_KNOWN_IGNORED = {"entity", "save_code", "anonymous", "allow_val_change", "sync_tensorboard", "monitor_gym",
-                  "magic", "settings", "reinit", "force", "fork_from", "resume_from", "config_exclude_keys",
-                  "config_include_keys"}
-
-
-class Error(Exception):
-    """A usage error of the SDK (e.g. log() before init())."""
+_KNOWN_IGNORED = {"anonymous", "allow_val_change", "sync_tensorboard", "monitor_gym", "magic", "force",
+                  "fork_from", "resume_from", "config_exclude_keys", "config_include_keys"}
+REINIT_MODES = ("return_previous", "finish_previous", "create_new", "default")
+_active: list[Any] = []  # runs started by init() in this process and not finished, oldest first
 
 
 def init(project: str | None = None, name: str | None = None, config: Any = None, group: str | None = None,
          job_type: str | None = None, tags: Sequence[str] | None = None, notes: str | None = None,
          dir: str | os.PathLike[str] | None = None, id: str | None = None, resume: bool | str | None = None,
-         mode: str | None = None, durable: bool = False, **kwargs: Any) -> Run:
+         mode: str | None = None, durable: bool = False, reinit: bool | str | None = None, settings: Any = None,
+         entity: str | None = None, save_code: bool | None = None, store: str | os.PathLike[str] | None = None,
+         **kwargs: Any) -> Run:
     """Start recording a run into the local store and return it.
 
     Args:
@@ -56,59 +56,131 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
         name: a display name; a readable one like "brisk-river-12" is made up by default.
         config: hyperparameters (a dict or an argparse Namespace).
         group, job_type, tags, notes: as in wandb.
-        dir: the store root (default: TRACKTUI_DIR, then $XDG_DATA_HOME/tracktui, ~/.local/share/tracktui).
+        dir: the store root (default: TRACKTUI_STORE, TRACKTUI_DIR, $XDG_DATA_HOME/tracktui,
+            ~/.local/share/tracktui).
+        store: the store: a root directory or a PostgreSQL URL (postgresql://user@host/db); wins over dir.
         id: a run id to create or, with resume, to continue.
         resume: "allow" (or True) continues run `id` if it exists, "must" requires it, "never" refuses it.
         mode: "disabled" makes every call a cheap no-op (also TRACKTUI_MODE=disabled).
-        durable: synchronous=FULL: every batch survives a power loss, at some cost in speed.
+        durable: SQLite's synchronous=FULL: every batch survives a power loss, at some cost in speed.
+        reinit: what a second init() does while a run of this process is active, as in wandb:
+            "return_previous" (the default; False too) returns that run; "finish_previous" (True) finishes
+            the active runs and starts a new one; "create_new" starts another run alongside, which does not
+            become tracktui.run. "default": finish_previous in a notebook, return_previous elsewhere.
+        settings: a tracktui.Settings or dict (wandb's names; see tracktui.settings and tracktui.capture).
+        entity: kept as run.entity. save_code: store the script being run as the file code/<name>.
+        store: the store: a root directory or a PostgreSQL URL (postgresql://user@host/db); wins over dir.
 
     Raises:
         tracktui.store.StoreError: the store cannot be written (the message names the path and why).
         ValueError: a bad argument (an unknown resume mode, a run that must or must not exist).
     """
     global current
+    from . import settings as settings_mod
+
     unknown = set(kwargs) - _KNOWN_IGNORED
     if unknown:
         warn_once("init-kwargs", f"tracktui: init() ignores {', '.join(sorted(unknown))}")
+    g = settings_mod.init_args(settings)  # an init() argument wins over the same setting
+    project, name, group = _pick(project, g, "project"), _pick(name, g, "name"), _pick(group, g, "group")
+    job_type, tags, notes = _pick(job_type, g, "job_type"), _pick(tags, g, "tags"), _pick(notes, g, "notes")
+    id, resume, mode = _pick(id, g, "id"), _pick(resume, g, "resume"), _pick(mode, g, "mode")
+    reinit, entity, save_code = _pick(reinit, g, "reinit"), _pick(entity, g, "entity"), _pick(save_code, g, "save_code")
     mode = mode or os.environ.get("TRACKTUI_MODE") or "online"
     if mode not in ("online", "offline", "disabled", "shared"):
         raise ValueError(f"mode must be 'online', 'offline' or 'disabled', got {mode!r}")
-    if current is not None:
-        current.finish()
+    reinit = _reinit_mode(reinit)
+    active = active_runs()
+    previous = active[-1] if active else None
+    if previous is not None:
+        if reinit == "finish_previous":
+            for r in reversed(active):
+                r.finish()
+        elif reinit != "create_new":
+            if resume == "must":
+                raise Error(f"init(resume='must') while run {previous.name} is active: finish it first, or pass "
+                            "reinit='create_new'")
+            termlog(f"init() called while run {previous.name} is active; returning it "
+                    "(reinit='finish_previous' finishes it and starts a new run)")
+            return previous  # type: ignore[no-any-return]
+        elif id is not None and any(r.id == str(id) for r in active):
+            raise Error(f"run ID {id} is in use by an active run of this process")
     if mode == "disabled":
         run: Run = DisabledRun(project=project, name=name, config=config)  # type: ignore[assignment]
-        current = run
+        _active.append(run)
+        if reinit != "create_new":
+            current = run
         return run
     if resume is True or resume == "auto":
         resume = "allow"
     if resume not in (None, False, *RESUME_MODES):
         raise ValueError(f"resume must be one of {RESUME_MODES} or True, got {resume!r}")
-    root = resolve_root(dir)
+    root = resolve_store(store if store is not None else dir)
     project = str(project or os.environ.get("TRACKTUI_PROJECT") or "uncategorized")
     cfg = as_dict(config)
-    writer = Writer.for_root(root, durable)
+    writer = Writer.for_store(root, durable)
     run_id = str(id or os.environ.get("TRACKTUI_RUN_ID") or names.new_id())
     # A process started by `tracktui run` joins the wrapper's run: the wrapper owns its state and capture.
     join = id is None and os.environ.get("TRACKTUI_JOIN") == "1" and bool(os.environ.get("TRACKTUI_RUN_ID"))
-    run = writer.execute_now(lambda conn: _create_or_resume(
-        conn, root, run_id, explicit_id=id is not None, resume=resume or None, project=project, name=name,
+    run = _create_or_resume(
+        writer, root, run_id, explicit_id=id is not None, resume=resume or None, project=project, name=name,
         config=cfg, group=group, job_type=job_type, tags=list(tags or ()), notes=notes, durable=durable,
-        join=join))
-    current = run
+        join=join)
+    run._init_settings = {**settings_mod.as_dict(settings), "mode": mode}
+    run._entity = None if entity is None else str(entity)
+    _active.append(run)
+    if reinit != "create_new":
+        current = run
     _install_hooks()
     from . import capture
 
-    capture.start(run, kwargs.get("settings"))
+    hooks.on_finish(capture.stop)
+    capture.start(run, settings)
+    if save_code:
+        _save_program(run)
     return run
 
 
-def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, resume: str | None,
+def active_runs() -> list[Any]:
+    """Runs that init() started in this process and that are not finished, oldest first (a forked child
+    starts afresh, as wandb's does)."""
+    pid = os.getpid()
+    return [r for r in _active if getattr(r, "_pid", pid) == pid]
+
+
+def _pick(value: Any, given: dict[str, Any], key: str) -> Any:
+    return given.get(key) if value is None else value
+
+
+def _reinit_mode(reinit: Any) -> str:
+    """reinit as one of finish_previous, create_new, return_previous."""
+    if reinit is True:
+        return "finish_previous"
+    if reinit is None or reinit is False:
+        reinit = "default"
+    if reinit not in REINIT_MODES:
+        raise ValueError(f"reinit must be one of {', '.join(REINIT_MODES)} (or True/False), got {reinit!r}")
+    if reinit == "default":
+        from .settings import in_notebook
+
+        return "finish_previous" if in_notebook() else "return_previous"
+    return str(reinit)
+
+
+def _save_program(run: Run) -> None:
+    try:
+        from . import code
+
+        code.save_program(run)
+    except Exception as e:  # noqa: BLE001 - saving code never stops the run
+        warn_once("save-code", f"tracktui: save_code: the script was not stored ({type(e).__name__}: {e})")
+
+
+def _create_or_resume(writer: Writer, root: Any, run_id: str, *, explicit_id: bool, resume: str | None,
                       project: str, name: str | None, config: dict[str, Any], group: str | None,
                       job_type: str | None, tags: list[str], notes: str | None, durable: bool,
                       join: bool = False) -> Run:
-    row = conn.execute("SELECT name, project, config, summary, metric_defs, last_step, created_at, tags, "
-                       "run_group, job_type, notes, state, host, pid, pid_started_at, heartbeat_at "
-                       "FROM runs WHERE id = ?", (run_id,)).fetchone()
+    row = writer.run_row(run_id)
     if row is None and resume == "must":
         raise ValueError(f"resume='must' but there is no run {run_id!r} in {root}")
     if row is not None and (resume == "never" or (resume is None and explicit_id)):
@@ -124,22 +196,22 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
     start_step = 0
     created_at = now
     if row is not None:  # resume: continue after the last step, keep what was there
-        old_name, project, old_cfg, old_summary, old_defs, last_step, created_at, old_tags, g, jt, nt = row[:11]
+        project, last_step, created_at = row["project"], row["last_step"], row["created_at"]
         # Another live process owns it (a spawn child resuming its parent's run): join, do not take over.
-        join = join or _owned_elsewhere(*row[11:])
-        merged = codec.loads(old_cfg)
+        join = join or _owned_elsewhere(row["state"], row["host"], row["pid"], row["pid_started_at"],
+                                        row["heartbeat_at"])
+        merged = codec.loads(row["config"])
         merged.update(config)
         config = merged
-        summary = codec.loads(old_summary)
-        defs = codec.loads(old_defs) or []
+        summary = codec.loads(row["summary"])
+        defs = codec.loads(row["metric_defs"]) or []
         start_step = (last_step + 1) if last_step is not None else 0
-        name = name or old_name
-        tags = tags or codec.loads(old_tags) or []
-        group, job_type, notes = group or g, job_type or jt, notes or nt
+        name = name or row["name"]
+        tags = tags or codec.loads(row["tags"]) or []
+        group, job_type, notes = group or row["run_group"], job_type or row["job_type"], notes or row["notes"]
     else:
         if not name:
-            (count,) = conn.execute("SELECT count(*) FROM runs WHERE project = ?", (project,)).fetchone()
-            name = names.new_name(count + 1)
+            name = names.new_name(writer.count_runs(project) + 1)
     fields["created_at"] = created_at
     fields.update(project=project, name=str(name), run_group=group, job_type=job_type,
                   tags=codec.dumps([str(t) for t in tags]), notes=notes, config=codec.dumps(config))
@@ -147,19 +219,14 @@ def _create_or_resume(conn: Any, root: Path, run_id: str, *, explicit_id: bool, 
     if joined:  # keep the wrapper's state, pid and start: they describe the wrapped command
         for k in ("id", "state", "exit_code", "error", "finished_at", "host", "pid", "pid_started_at"):
             fields.pop(k, None)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            apply_run_updates(conn, {run_id: fields})
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        writer.update_run_now(run_id, fields)
     else:
-        insert_run(conn, fields)
+        writer.save_run(fields)
     run = Run(root=root, id=run_id, name=str(name), project=project, group=group, job_type=job_type,
               tags=[str(t) for t in tags], notes=notes, config=config, summary=summary,
               start_step=start_step, metric_defs=defs, durable=durable, created_at=created_at)
     run._joined = joined
+    run.resumed = row is not None and not joined
     return run
 
 
@@ -172,10 +239,12 @@ def _owned_elsewhere(state: str, host: str | None, pid: int | None, pid_started_
 
 
 def forget(run: Run) -> None:
-    """The run finished: it is no longer the current run."""
+    """The run finished: it is no longer the current run, nor active."""
     global current
     if current is run:
         current = None
+    if run in _active:
+        _active.remove(run)
 
 
 def require_run(what: str) -> Run:
@@ -262,15 +331,56 @@ class DisabledRun:
         self.config = Config(as_dict(config))
         self.summary = Summary()
         self.step = 0
-        self.dir = None
         self.tags: tuple[str, ...] = ()
         self.path = f"{self.project}/{self.id}"
         self.url = None
+        self.entity = ""
+        self.offline = True
+        self.resumed = False
+        self.sweep_id = None
+        self._dir: str | None = None
+
+    @property
+    def dir(self) -> str:
+        """A temporary directory (made on first use), so that scripts writing into run.dir still work."""
+        if self._dir is None:
+            import tempfile
+
+            self._dir = tempfile.mkdtemp(prefix="tracktui-disabled-")
+        return self._dir
+
+    @property
+    def settings(self) -> Any:
+        """Settings(mode="disabled", ...)."""
+        from .settings import Settings
+
+        return Settings(mode="disabled", project=self.project, run_id=self.id, run_name=self.name)
 
     def log(self, data: Any, step: int | None = None, commit: bool | None = None) -> None:
         """No-op."""
 
-    def define_metric(self, *args: Any, **kwargs: Any) -> None:
+    def define_metric(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """No-op; returns a Metric as Run.define_metric does."""
+        from .metric import Metric
+
+        return Metric(str(name))
+
+    def get_url(self) -> None:
+        """None."""
+
+    def get_project_url(self) -> None:
+        """None."""
+
+    def get_sweep_url(self) -> None:
+        """None."""
+
+    def alert(self, *args: Any, **kwargs: Any) -> None:
+        """No-op."""
+
+    def mark_preempting(self) -> None:
+        """No-op."""
+
+    def log_code(self, *args: Any, **kwargs: Any) -> None:
         """No-op."""
 
     def save(self, *args: Any, **kwargs: Any) -> list[str]:

@@ -4,6 +4,10 @@ Secrets never reach the store: a value under a secret-looking key (api_key, pass
 "***", and token-looking text (sk-..., hf_..., user:password@ in URLs) is masked inside any value, with
 the same rules as the run's metadata (capture/redact.py). The config holds what is stored, so a masked
 value reads back as "***" from run.config too.
+
+As in wandb, a key's value does not change once set unless the change is allowed: config.update(d,
+allow_val_change=True), or inside a notebook. wandb raises ConfigError there; tracking must not stop
+training, so tracktui warns once per key and keeps the old value.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .keyed import KeyedValues
+from .warn import warn_once
 
 
 def _redact(key: str, value: Any) -> Any:
@@ -60,18 +65,38 @@ class Config(KeyedValues):
             # again on the whole: a nested dict changed in place since it was set is masked here too
             self._on_change(_redact_all(self._data))
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[str(key)] = _redact(str(key), value)
-        self._changed()
-
     def __setattr__(self, key: str, value: Any) -> None:
         self[key] = value
 
+    def __setitem__(self, key: str, value: Any) -> None:
+        key = str(key)
+        value = _redact(key, value)
+        if not self._keeps_old(key, value, None):
+            self._data[key] = value
+            self._changed()
+
     def update(self, d: Any = None, allow_val_change: bool | None = None, **kwargs: Any) -> None:  # type: ignore[override]
-        """Merge a dict or Namespace (and keyword arguments) into the config, persisted once."""
-        self._data.update(as_dict(d))
-        self._data.update(as_dict(kwargs))
+        """Merge a dict or Namespace (and keyword arguments) into the config, persisted once. A key that has a
+        different value already keeps it (one warning) unless allow_val_change=True."""
+        for k, v in {**as_dict(d), **as_dict(kwargs)}.items():
+            k = str(k)
+            if not self._keeps_old(k, v, allow_val_change):
+                self._data[k] = v
         self._changed()
+
+    def _keeps_old(self, key: str, value: Any, allow_val_change: bool | None) -> bool:
+        """True (after one warning per key) when setting key to value would change it without leave."""
+        if allow_val_change or key not in self._data or _same(self._data[key], value):
+            return False
+        if allow_val_change is None:
+            from .settings import in_notebook
+
+            if in_notebook():
+                return False
+        warn_once(f"config-change:{id(self)}:{key}",
+                  f"tracktui: config[{key!r}] is already {_short(self._data[key])}; not changed to {_short(value)} "
+                  "(pass allow_val_change=True to config.update() to change it)")
+        return True
 
     def setdefaults(self, d: Mapping[str, Any]) -> None:
         """Set only the keys not present yet."""
@@ -82,3 +107,20 @@ class Config(KeyedValues):
     def as_dict(self) -> dict[str, Any]:
         """A plain dict copy."""
         return dict(self._data)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        eq = a == b
+        if isinstance(eq, bool):
+            return eq
+    except Exception:  # noqa: BLE001 - arrays and odd objects: compare their text
+        pass
+    return repr(a) == repr(b)
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 80 else text[:77] + "..."

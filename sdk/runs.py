@@ -16,8 +16,10 @@ from tracktui.store.codec import FINITE, MEDIA
 from tracktui.store.writer import Writer
 
 from . import values
+from .hooks import run_finish_hooks
+from .run_compat import RunCompat
 from .run_config import Config
-from .run_summary import Summary, parse_summary
+from .run_summary import Summary
 from .warn import lost, warn_once
 
 RESUME_MODES = ("allow", "must", "never")
@@ -33,10 +35,10 @@ def _summary_value(enc: values.Encoded) -> Any:
     return None if enc[1] == MEDIA else codec.decode(*enc)
 
 
-class Run:
+class Run(RunCompat):
     """A run being recorded. Create it with tracktui.init()."""
 
-    def __init__(self, *, root: Path, id: str, name: str, project: str, group: str | None,
+    def __init__(self, *, root: Path | Any, id: str, name: str, project: str, group: str | None,
                  job_type: str | None, tags: list[str], notes: str | None, config: dict[str, Any],
                  summary: dict[str, Any] | None = None, start_step: int = 0,
                  metric_defs: list[dict[str, Any]] | None = None, durable: bool = False,
@@ -48,7 +50,12 @@ class Run:
         self.job_type = job_type
         self.tags = tuple(tags)
         self.notes = notes
-        self.dir = root
+        self._root = root  # the store root; run.dir is this run's own files directory under it
+        self._files_dir: Path | None = None
+        self._init_settings: dict[str, Any] = {}
+        self._entity: str | None = None
+        self._alert_times: dict[str, float] = {}
+        self.resumed = False
         self.start_time = created_at or time.time()
         self._durable = durable
         self._lock = threading.RLock()
@@ -76,14 +83,14 @@ class Run:
 
     def _writer_for_this_process(self) -> Writer:
         w = self._writer
-        if w is None or w._closed:
-            w = self._writer = Writer.for_root(self.dir, self._durable)
+        if w is None or w.closed:
+            w = self._writer = Writer.for_store(self._root, self._durable)
             w.attach(self.id, self._state_update)
         return w
 
     def _put(self, record: tuple[Any, ...]) -> None:
         w = self._writer
-        if w is None or w._closed:
+        if w is None or w.closed:
             w = self._writer_for_this_process()
         w.put(record)
 
@@ -263,25 +270,37 @@ class Run:
                 out.append((key, value, kind, obj))
         return out
 
-    def define_metric(self, name: str, step_metric: str | None = None, summary: str | None = None,
-                      hidden: bool = False, goal: str | None = None, step_sync: bool | None = None,
-                      overwrite: bool | None = None) -> dict[str, Any]:
+    def define_metric(self, name: str, step_metric: Any = None, step_sync: bool | None = None,
+                      hidden: bool | None = None, summary: str | None = None, goal: str | None = None,
+                      overwrite: bool | None = None) -> Any:
         """Say how a metric (or a glob like 'val/*') is summarised and which metric is its x-axis.
 
         Args:
-            name: a metric key or a glob pattern.
-            step_metric: the key to plot this metric against by default (e.g. 'epoch').
-            summary: 'min', 'max', 'mean', 'last', 'first', 'none' or a comma-separated combination.
+            name: a metric key or a glob pattern; "a\\.b" names the key "a.b" (an escaped dot).
+            step_metric: the key (or Metric) to plot this metric against by default (e.g. 'epoch').
+            step_sync: recorded with the definition (True by default when step_metric is set).
             hidden: hide the metric's chart in the TUI.
-            goal: 'minimize' or 'maximize' (shown, used to pick the best run).
+            summary: 'min', 'max', 'mean', 'first', 'last' (kept as {"last": v}), 'best' (by goal),
+                'copy' or '' (the plain last value, the default), 'none', or a comma-separated combination.
+            goal: 'minimize' or 'maximize': what 'best' means (minimize by default).
+            overwrite: True replaces the earlier definition of the name; otherwise they merge, as in wandb.
+
+        Returns:
+            a tracktui.metric.Metric with this call's name, step_metric, step_sync, hidden, summary, goal.
+
+        Raises:
+            tracktui.Error (also a ValueError): a wrong argument, as wandb raises wandb.Error.
         """
-        entry = {"name": str(name), "step_metric": step_metric, "summary": list(parse_summary(summary)),
-                 "hidden": bool(hidden), "goal": goal}
+        from . import metric
+
+        m = metric.parse(name, step_metric, step_sync, hidden, summary, goal, overwrite)
         with self._lock:
-            self._defs = [d for d in self._defs if d["name"] != entry["name"]] + [entry]
+            self._defs = metric.merge(self._defs, m)
             self.summary.set_defs(self._defs)
-        self._put(("run", self.id, {"metric_defs": codec.dumps(self._defs)}))
-        return entry
+            defs = codec.dumps(self._defs)
+        if not self._finished:
+            self._put(("run", self.id, {"metric_defs": defs}))
+        return m
 
     # ------------------------------------------------------------ files and lifecycle
 
@@ -323,7 +342,7 @@ class Run:
             w.wait_deadline = deadline
             if owner:
                 self.finish_timeout = _timeout  # hooks (capture threads) keep within it
-                _run_finish_hooks(self)
+                run_finish_hooks(self)
                 w.put(("run", self.id, self._end_fields(exit_code, _state, _error)))
             w.detach(self.id)
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -382,12 +401,13 @@ class Run:
         """Runs have no web address; None, for scripts that print wandb's."""
         return None
 
-    def watch(self, model: Any, criterion: Any = None, log: str = "gradients", log_freq: int = 1000,
-              **kwargs: Any) -> None:
-        """Log histograms of a PyTorch model's gradients and/or parameters every log_freq steps."""
+    def watch(self, models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+              idx: int | None = None, log_graph: bool = False) -> None:
+        """Log histograms of PyTorch model(s)' gradients and/or parameters every log_freq-th batch (the first
+        at the log_freq-th, as wandb). criterion, idx and log_graph are accepted and not used."""
         from . import watcher  # not "watch": tracktui.watch is the module-level function
 
-        watcher.watch(self, model, log=log, log_freq=log_freq)
+        watcher.watch(self, models, log=log, log_freq=log_freq)
 
     def unwatch(self, model: Any = None) -> None:
         """Remove the hooks that watch() installed."""
@@ -422,23 +442,6 @@ class Run:
         from . import artifacts
 
         return artifacts.use_model(self, name)
-
-
-# Callables run at finish (before the final state is written): capture threads stop and flush here.
-_finish_hooks: list[Any] = []
-
-
-def on_finish(fn: Any) -> None:
-    """Register fn(run), called when any run finishes."""
-    _finish_hooks.append(fn)
-
-
-def _run_finish_hooks(run: Run) -> None:
-    for fn in list(_finish_hooks):
-        try:
-            fn(run)
-        except Exception as e:  # noqa: BLE001
-            warn_once(f"finish-hook:{getattr(fn, '__name__', fn)}", f"tracktui: {e}")
 
 
 def live_runs() -> list[Run]:

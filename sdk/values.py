@@ -8,7 +8,8 @@ media objects are handed to the media hook; anything else is kept as a truncated
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Mapping
 from typing import Any
 
 from tracktui.store.codec import FINITE, MEDIA, NAN, NEG_INF, NEG_ZERO, NONE, POS_INF, TEXT
@@ -21,8 +22,21 @@ _EXACT = 1 << 53  # the largest int range a float holds exactly
 
 Encoded = tuple[Any, int, Any]  # (value, kind, text or media object)
 
-# Set by tracktui.media: (value) -> True when value is a media object the media module stores.
-media_check: Callable[[Any], bool] | None = None
+_MEDIA = "tracktui.media"
+
+
+def media_check(v: Any) -> bool:
+    """Whether v is a media object tracktui.media stores (a Media, a gallery, a list or array of numbers).
+
+    tracktui.media is imported only when v could be one: a Media object means it is imported already."""
+    media = sys.modules.get(_MEDIA)
+    if media is None:
+        if not _could_be_media(v):
+            return False
+        media = _load_media()
+        if media is None:
+            return False
+    return media.is_media(v)
 
 
 def encode(key: str, v: Any) -> Encoded:
@@ -66,9 +80,7 @@ def _encode_other(key: str, v: Any) -> Encoded:
         return float(v), FINITE, None
     if isinstance(v, (int, float)):
         return encode(key, float(v))
-    if media_check is None and _could_be_media(v):
-        _load_media()
-    if media_check is not None and media_check(v):
+    if media_check(v):
         return None, MEDIA, v
     # numpy / torch scalars, 0-d arrays and tensors (float16 and bfloat16 included): .item() gives a number.
     shape = getattr(v, "shape", None)
@@ -105,15 +117,17 @@ def _could_be_media(v: Any) -> bool:
 _media_failed = False
 
 
-def _load_media() -> None:
+def _load_media() -> Any:
     global _media_failed
     if _media_failed:
-        return
+        return None
     try:
-        from . import media  # noqa: F401 - sets media_check
+        from . import media
     except Exception as e:  # noqa: BLE001
         _media_failed = True
         warn_once("media-import", f"tracktui: media support could not be loaded ({e})")
+        return None
+    return media
 
 
 def _numel(v: Any) -> int:
@@ -135,7 +149,7 @@ def flatten(data: Mapping[str, Any], prefix: str = "", out: dict[str, Any] | Non
         key = k if type(k) is str else str(k)
         if prefix:
             key = prefix + "." + key
-        if isinstance(v, Mapping) and not (media_check is not None and media_check(v)):
+        if isinstance(v, Mapping) and not media_check(v):
             flatten(v, key, out)
         else:
             out[key] = v

@@ -2,10 +2,11 @@
 
 This module is tracktui.watcher because the name tracktui.watch belongs to the module-level function.
 
-Every log_freq-th forward pass of the model (the first one included) arms the hooks: parameters are
-logged then, gradients when the backward pass computes them, as keys "parameters/<name>" and
-"gradients/<name>", joining the step the training loop logs next (log(..., commit=False)). torch is only
-imported when watch() is called; hooks never raise into training (a failure warns once).
+Every log_freq-th forward pass of the model (the first is the log_freq-th, as wandb counts) arms the
+hooks: parameters are logged then, gradients when the backward pass computes them, as keys
+"parameters/<name>" and "gradients/<name>", joining the step the training loop logs next
+(log(..., commit=False)). torch is only imported when watch() is called; hooks never raise into training
+(a failure warns once).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class _Watch:
     def _pre_forward(self, module: Any, inputs: Any) -> None:
         try:
             self.calls += 1
-            self.armed = (self.calls - 1) % self.log_freq == 0
+            self.armed = self.calls % self.log_freq == 0
             self.logged.clear()
             if self.armed and self.log in ("parameters", "all"):
                 self._log({f"{self.prefix}parameters/{name}": tensor_histogram(p) for name, p in self.params})
@@ -140,7 +141,7 @@ def _at_finish(run: Any) -> None:
 
 
 def _register() -> None:
-    from .runs import on_finish
+    from .hooks import on_finish
 
     on_finish(_at_finish)
 

@@ -126,9 +126,28 @@ def metric_def(defs: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
     exact = None
     glob = None
     for d in defs:
-        name = d.get("name", "")
+        name = str(d.get("name", "")).replace("\\.", ".")  # "a\\.b" names the key "a.b" literally, as in wandb
         if name == key:
             exact = d
         elif any(c in name for c in "*?[") and fnmatch.fnmatchcase(key, name):
             glob = d
     return exact or glob
+
+
+ALERT_STREAM = "alert"  # the logs stream that holds run.alert() events, one JSON object per line
+
+
+def alert_line(level: str, title: str, text: str) -> str:
+    """The stored line of an alert."""
+    return json.dumps({"level": level, "title": title, "text": text}, ensure_ascii=False)
+
+
+def parse_alert(line: str) -> dict[str, str]:
+    """An alert line as {"level", "title", "text"} (a line that is not one comes back as its text)."""
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        obj = None
+    if not isinstance(obj, dict):
+        return {"level": "INFO", "title": "", "text": str(line)}
+    return {k: str(obj.get(k, "")) for k in ("level", "title", "text")}

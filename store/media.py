@@ -320,8 +320,9 @@ def _write_media(batch: Batch, records: list[Record]) -> None:
             if item.data is not None:
                 conn.execute(blob_sql, (item.sha256, len(item.data), item.data))
             conn.execute(
-                "INSERT OR REPLACE INTO media(run_id, key, step, idx, type, sha256, size, meta) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO media(run_id, key, step, idx, type, sha256, size, meta) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, key, step, idx) DO UPDATE SET "
+                "type = excluded.type, sha256 = excluded.sha256, size = excluded.size, meta = excluded.meta",
                 (
                     run_id,
                     key,
@@ -335,8 +336,8 @@ def _write_media(batch: Batch, records: list[Record]) -> None:
             )
             if item.row_json:
                 conn.executemany(
-                    "INSERT OR REPLACE INTO media_rows(run_id, key, step, idx, row, cells) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO media_rows(run_id, key, step, idx, row, cells) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(run_id, key, step, idx, row) DO UPDATE SET cells = excluded.cells",
                     [(run_id, key, step, idx, i, cells) for i, cells in enumerate(item.row_json)],
                 )
 
@@ -443,20 +444,21 @@ def table_rows(
 ) -> list[list[Any]]:
     """Rows (lists of cells) of a stored table or plot; where = {column index: value} filters by equality,
     order_by sorts by a column index (row order otherwise). Image cells come back as dicts with a sha256."""
+    engine = reader.engine
     sql = "SELECT cells FROM media_rows WHERE run_id = ? AND key = ? AND step = ? AND idx = ?"
     params: list[Any] = [run_id, key, step, index]
     for col, value in (where or {}).items():
         if value is None:
-            sql += f" AND json_extract(cells, '$[{int(col)}]') IS NULL"
+            sql += f" AND {engine.json_cell_is_null('cells', col)}"
         else:
-            sql += f" AND json_extract(cells, '$[{int(col)}]') = ?"
-            params.append(int(value) if isinstance(value, bool) else value)
+            sql += f" AND {engine.json_cell('cells', col)} = ?"
+            params.append(engine.json_param(value))
     if order_by is not None:
-        sql += f" ORDER BY json_extract(cells, '$[{int(order_by)}]') {'DESC' if descending else 'ASC'}, row"
+        sql += f" ORDER BY {engine.order_cell('cells', order_by, descending)}, row"
     else:
         sql += " ORDER BY row"
     sql += " LIMIT ? OFFSET ?"
-    params += [-1 if limit is None else int(limit), int(offset)]
+    params += [1 << 62 if limit is None else int(limit), int(offset)]
     return [codec.loads(r[0]) for r in _all(reader, sql, params)]
 
 

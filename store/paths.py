@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import stat
 from pathlib import Path
+from typing import Any
 
 DB_NAME = "tracktui.db"
 ENV_DIR = "TRACKTUI_DIR"
@@ -28,6 +31,17 @@ def resolve_root(dir: str | os.PathLike[str] | None = None) -> Path:
 def db_path(root: Path) -> Path:
     """The one SQLite database of a store root."""
     return root / DB_NAME
+
+
+def run_files_dir(root: Any, run_id: str) -> Path:
+    """A run's own files directory (run.dir): root/files/<run id>, or a digest of the id where the id is not
+    a plain name (ids can come from users and the environment; a path is never built from one). A store
+    that is no directory (a PostgreSQL URL) keeps run directories under the local default root."""
+    if not isinstance(root, Path):
+        root = default_root()
+    safe = run_id if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", run_id) else (
+        "id-" + hashlib.sha256(run_id.encode("utf-8", "surrogatepass")).hexdigest()[:32])
+    return root / "files" / safe
 
 
 # Filesystems on which SQLite's WAL (shared memory, POSIX locks) is unsafe.

@@ -8,17 +8,17 @@ would stop WAL checkpoints). Incremental reads take a cursor: a runs rev, a step
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import codec, schema
-from .paths import resolve_root
+from . import codec
+from .engine import engine_for
+from .location import StoreURL, resolve_store
 from .procinfo import hostname, process_alive
-from .schema import ROLLUP_SHIFT
+from .schema import ROLLUP_SHIFT, StoreError
 from .writer import HEARTBEAT_INTERVAL
 
 STALE_AFTER = 6 * HEARTBEAT_INTERVAL  # a running run on another host whose heartbeat is older is crashed
@@ -105,7 +105,7 @@ def derive_state(state: str, host: str | None, pid: int | None, pid_started_at: 
     return state
 
 
-def _run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
+def _run_from_row(row: Sequence[Any]) -> RunRecord:
     (rid, project, name, group, job_type, tags, notes, state, exit_code, error, created_at, updated_at,
      heartbeat_at, finished_at, host, pid, pid_started_at, config, summary, metadata, metric_defs,
      last_step, rev) = row
@@ -120,11 +120,15 @@ def _run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
 
 
 class Reader:
-    """Read-only access to one store root. Not shared between threads."""
+    """Read-only access to one store: a root path (SQLite) or a PostgreSQL URL. Not shared between threads.
 
-    def __init__(self, dir: str | os.PathLike[str] | None = None):
-        self.root = resolve_root(dir)
-        self._conn: schema.StoreConnection | None = None
+    On PostgreSQL a failed read raises StoreError (the connection is dropped and made again on the next
+    call); SQLite's errors come through as sqlite3.Error."""
+
+    def __init__(self, dir: str | os.PathLike[str] | StoreURL | None = None):
+        self.root = resolve_store(dir)  # a Path, or a StoreURL (which prints without its password)
+        self.engine = engine_for(self.root)
+        self._conn: Any = None
 
     @property
     def exists(self) -> bool:
@@ -136,24 +140,31 @@ class Reader:
         """None while the store is read live; else why it is read as a frozen snapshot (it cannot be
         written here: a read-only mount, chattr +i, another user's directory), for the app and the CLI."""
         conn = self._connection()
-        return None if conn is None else conn.snapshot
+        return None if conn is None else getattr(conn, "snapshot", None)
 
-    def _connection(self) -> schema.StoreConnection | None:
+    def _connection(self) -> Any:
         if self._conn is None:
-            self._conn = schema.connect_reader(self.root)
+            self._conn = self.engine.connect_reader(self.root)
         return self._conn
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         conn = self._connection()
         if conn is None:
             return []
-        return conn.execute(sql, params).fetchall()
+        if not isinstance(self.root, StoreURL):
+            return conn.execute(sql, params).fetchall()
+        try:
+            return conn.execute(sql, params).fetchall()
+        except self.engine.read_errors() as e:
+            self._conn = None
+            conn.close()
+            raise StoreError(f"reading the tracktui store {self.root} failed: {' '.join(str(e).split())[:300]}") from e
 
     def close(self) -> None:
-        """Close the connection (a later call reopens it)."""
+        """Let go of the connection (a later call opens one again)."""
         if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+            conn, self._conn = self._conn, None
+            self.engine.release_reader(conn)
 
     def __enter__(self) -> Reader:
         return self
@@ -257,8 +268,9 @@ class Reader:
         width = max(1, -(-span // buckets))
         if width >= (1 << ROLLUP_SHIFT):
             rows = self._all(
-                "SELECT min(first_step), max(last_step), min(vmin), max(vmax), total(vsum), sum(n), "
-                "sum(n_special) FROM history_rollup WHERE metric_id = ? AND bucket BETWEEN ? AND ? "
+                "SELECT min(first_step), max(last_step), min(vmin), max(vmax), coalesce(sum(vsum), 0.0), "
+                "CAST(sum(n) AS BIGINT), CAST(sum(n_special) AS BIGINT) FROM history_rollup "
+                "WHERE metric_id = ? AND bucket BETWEEN ? AND ? "
                 "GROUP BY ((bucket << ?) - ?) / ? ORDER BY 1",
                 (mid, lo >> ROLLUP_SHIFT, hi >> ROLLUP_SHIFT, ROLLUP_SHIFT, lo, width),
             )
@@ -267,8 +279,9 @@ class Reader:
         else:
             rows = self._all(
                 "SELECT min(step), max(step), min(CASE WHEN kind <= 1 THEN value END), "
-                "max(CASE WHEN kind <= 1 THEN value END), total(CASE WHEN kind <= 1 THEN value END), "
-                "sum(kind <= 1), sum(kind BETWEEN 2 AND 4) FROM history "
+                "max(CASE WHEN kind <= 1 THEN value END), coalesce(sum(CASE WHEN kind <= 1 THEN value END), 0.0), "
+                "sum(CASE WHEN kind <= 1 THEN 1 ELSE 0 END), sum(CASE WHEN kind BETWEEN 2 AND 4 THEN 1 ELSE 0 END) "
+                "FROM history "
                 "WHERE metric_id = ? AND step BETWEEN ? AND ? GROUP BY (step - ?) / ? ORDER BY 1",
                 (mid, lo, hi, lo, width),
             )
@@ -371,6 +384,11 @@ class Reader:
         rows = self._all("SELECT seq, ts, stream, line FROM logs WHERE run_id = ? ORDER BY seq DESC LIMIT ?",
                          (run_id, n))
         return rows[::-1]
+
+    def alerts(self, run_id: str, since_seq: int = 0, limit: int = 1000) -> list[tuple[int, float, str]]:
+        """run.alert() lines (seq, ts, line) after since_seq, oldest first (codec.parse_alert reads a line)."""
+        return self._all("SELECT seq, ts, line FROM logs WHERE run_id = ? AND seq > ? AND stream = ? "
+                         "ORDER BY seq LIMIT ?", (run_id, since_seq, codec.ALERT_STREAM, limit))
 
     def files(self, run_id: str) -> list[tuple[str, int, float]]:
         """Files attached to a run: (name, size, created_at)."""

@@ -10,7 +10,7 @@ from typing import Any
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from tracktui.store.paths import resolve_root
+from tracktui.store.location import StoreURL, resolve_store
 
 from .screens.runs import RunsScreen
 
@@ -31,7 +31,7 @@ class TrackTuiApp(App[None]):
     def __init__(self, store_dir: str | os.PathLike[str] | None = None, project: str | None = None,
                  poll_interval: float | None = 1.0, fixed_now: float | None = None):
         super().__init__()
-        self.store_root: Path = resolve_root(store_dir)
+        self.store_root: Path | StoreURL = resolve_store(store_dir)  # a root, or a URL (printed without password)
         self.project = project
         self.poll_interval = poll_interval
         self.fixed_now = fixed_now
@@ -44,6 +44,8 @@ class TrackTuiApp(App[None]):
         """The store root as the user would type it (~ for the home directory)."""
         if self.store_label_text is not None:
             return self.store_label_text
+        if isinstance(self.store_root, StoreURL):
+            return self.store_root.redacted
         home = str(Path.home())
         root = str(self.store_root)
         return "~" + root[len(home):] if root.startswith(home + os.sep) else root
@@ -98,6 +100,7 @@ class TrackTuiApp(App[None]):
 
 def make_app(store_dir: str | os.PathLike[str] | None = None, project: str | None = None,
              poll_interval: float | None = 1.0, fixed_now: float | None = None) -> TrackTuiApp:
-    """The app on a store root (default: the normal root); poll_interval None turns live updates off,
-    fixed_now pins the clock used for ages and runtimes (snapshot tests)."""
+    """The app on a store: a root or a PostgreSQL URL (default: TRACKTUI_STORE, then the normal root);
+    poll_interval None turns live updates off, fixed_now pins the clock used for ages and runtimes (snapshot
+    tests)."""
     return TrackTuiApp(store_dir=store_dir, project=project, poll_interval=poll_interval, fixed_now=fixed_now)

@@ -4,8 +4,12 @@
     tracktui ls [--project P] [--json]      list runs
     tracktui show RUN [--json]              one run: state, config, summary, metric keys
     tracktui export RUN --format csv|json   the run's history on stdout
+    tracktui sync [--from SRC] [--to DST]   send spooled records to DST; with --from, copy SRC's runs too
     tracktui artifact ls [--project P]      artifact versions: name, version, aliases, files, size, run
     tracktui artifact get NAME[:VER] [--root DIR]   write an artifact's files to a directory
+
+--store takes a root directory or a PostgreSQL URL (postgresql://user@host/db) and wins over --dir and
+TRACKTUI_STORE.
 
 User mistakes end with one line on stderr and a non-zero exit code, never a traceback.
 """
@@ -43,8 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `tracktui` and its subcommands."""
     p = argparse.ArgumentParser(prog="tracktui",
                                 description="A local-first experiment tracker for the terminal.")
-    p.add_argument("--dir", help="store root (default: TRACKTUI_DIR, $XDG_DATA_HOME/tracktui, "
+    p.add_argument("--dir", help="store root (default: TRACKTUI_STORE, TRACKTUI_DIR, $XDG_DATA_HOME/tracktui, "
                                  "~/.local/share/tracktui)")
+    p.add_argument("--store", metavar="URL_OR_DIR",
+                   help="the store: a PostgreSQL URL (postgresql://user@host/db) or a root directory")
     p.add_argument("--project", help="only this project's runs")
     sub = p.add_subparsers(dest="command")
 
@@ -77,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_parser(sub)
 
+    sync = sub.add_parser("sync", help="send spooled records to a store; copy runs from one store to another",
+                          description="Send the records that waited in the local spool for DST (while it was "
+                                      "away) and, with --from, copy every run of SRC into DST. Idempotent: "
+                                      "running it again stores nothing twice.")
+    sync.add_argument("--from", dest="src", metavar="SRC", help="a store to copy runs from (root or URL)")
+    sync.add_argument("--to", dest="dst", metavar="DST",
+                      help="the store to send to (default: --store, TRACKTUI_STORE)")
+    sync.add_argument("--project", dest="sync_project", help="only this project's runs (with --from)")
+    sync.add_argument("--run", dest="sync_runs", action="append", help="only this run (id or name; repeatable)")
+
     demo = sub.add_parser("demo", help="start a simulated training run and open the app on it")
     demo.add_argument("--dir", dest="demo_dir", help="store root (default: the normal root)")
     demo.add_argument("--steps", type=int, default=20_000, help="steps of the live run")
@@ -103,24 +119,52 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    store = args.store or args.dir
     if args.command == "ls":
-        return cmd_ls(args.dir, args.sub_project or args.project, args.json)
+        return cmd_ls(store, args.sub_project or args.project, args.json)
     if args.command == "show":
-        return cmd_show(args.dir, args.run, args.json)
+        return cmd_show(store, args.run, args.json)
     if args.command == "run":
         from tracktui.capture import wrapper
 
-        return wrapper.main(args, args.dir, args.project)
+        return wrapper.main(args, store, args.project)
     if args.command == "export":
-        return cmd_export(args.dir, args.run, args.format)
+        return cmd_export(store, args.run, args.format)
+    if args.command == "sync":
+        return cmd_sync(args.src, args.dst or store, args.sync_project, args.sync_runs)
     if args.command == "artifact":
         project = args.sub_project or args.project
         if args.artifact_command == "ls":
-            return cmd_artifact_ls(args.dir, project, args.type, args.json)
-        return cmd_artifact_get(args.dir, args.ref, project, args.root, args.type)
+            return cmd_artifact_ls(store, project, args.type, args.json)
+        return cmd_artifact_get(store, args.ref, project, args.root, args.type)
     if args.command == "demo":
         return cmd_demo(args.demo_dir or args.dir, args.steps, args.no_app)
-    return cmd_app(args.dir, args.project)
+    return cmd_app(store, args.project)
+
+
+def cmd_sync(src: str | None, dst: str | None, project: str | None, runs: list[str] | None) -> int:
+    """Send DST's spooled records; with --from, copy SRC's runs into DST first. Prints what it did."""
+    from tracktui.store.location import StoreURL, resolve_store
+    from tracktui.store.sync import SyncResult, copy_store, send_spools
+
+    target = resolve_store(dst)
+    result = SyncResult()
+    if src is not None:
+        try:
+            result = copy_store(src, target, project=project, runs=runs)
+        except ValueError as e:
+            raise CliError(str(e), EXIT_USAGE) from e
+        print(f"copied {result.runs} runs ({result.points} history points) from {resolve_store(src)} to {target}",
+              file=sys.stderr)
+    if isinstance(target, StoreURL):
+        send_spools(target, result=result)
+        print(f"sent {result.records} spooled records from {result.spools} spool files to {target}"
+              + (f"; {result.busy} spool files belong to running processes and were left" if result.busy else ""),
+              file=sys.stderr)
+    elif src is None:
+        raise CliError("give --to a PostgreSQL URL (or set TRACKTUI_STORE) to send its spool, or --from to copy runs",
+                       EXIT_USAGE)
+    return 0
 
 
 def cmd_demo(dir: str | None, steps: int, no_app: bool) -> int:
@@ -147,7 +191,8 @@ def cmd_demo(dir: str | None, steps: int, no_app: bool) -> int:
 def _reader(dir: str | None, must_exist: bool) -> Reader:
     r = Reader(dir)
     if must_exist and not r.exists:
-        raise CliError(f"no tracktui store at {r.root} (log a run with tracktui.init() first, or pass --dir)")
+        raise CliError(f"no tracktui store at {r.root} (log a run with tracktui.init() first, or pass --dir "
+                       "or --store)")
     if r.exists and r.snapshot:  # cannot be written here: say that what follows may not be the latest
         print(f"tracktui: {safe_text(r.snapshot)}", file=sys.stderr)
     return r

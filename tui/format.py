@@ -64,9 +64,9 @@ def clock(ts: float | None) -> str:
 
 
 def scalar(v: Any) -> Any:
-    """The value to show or sort for a summary entry: aggregate dicts give last, max, min or mean."""
+    """The value to show or sort for a summary entry: aggregate dicts give best, last, max, min or mean."""
     if isinstance(v, dict):
-        for k in ("last", "max", "min", "mean", "first"):
+        for k in ("best", "last", "max", "min", "mean", "first"):
             if k in v:
                 return v[k]
         return None

@@ -25,9 +25,11 @@ class RunsPolled(Message):
 
 @dataclass
 class RunPolled(Message):
-    """The current record of the run a run screen shows (None where it could not be read)."""
+    """The current record of the run a run screen shows (None where it could not be read), and its alert
+    lines (seq, ts, line) newer than the screen's cursor."""
 
     run: RunRecord | None
+    alerts: list[tuple[int, float, str]] = field(default_factory=list)
 
 
 @dataclass

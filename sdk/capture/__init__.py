@@ -28,7 +28,7 @@ from typing import Any
 
 from tracktui.store import codec
 
-from ..runs import on_finish
+from ..settings import setting as _get
 from ..warn import warn_once
 from . import console as _console
 from .metadata import basic
@@ -41,16 +41,9 @@ _ALIASES = {"disable_git": ("git", True), "x_disable_stats": ("system", True),
             "_disable_stats": ("system", True), "x_disable_meta": ("metadata", True),
             "_disable_meta": ("metadata", True),
             "x_stats_sampling_interval": ("system_interval", False)}
-_CONSOLE_MODES = {"python": "python", "wrap": "python", "auto": "python", "on": "python", "true": "python",
-                  "fd": "fd", "redirect": "fd", "off": "off", "false": "off", "0": "off", "none": "off"}
-
-
-def _get(settings: Any, key: str) -> Any:
-    if settings is None:
-        return None
-    if isinstance(settings, dict):
-        return settings.get(key)
-    return getattr(settings, key, None)
+_CONSOLE_MODES = {"python": "python", "wrap": "python", "wrap_raw": "python", "wrap_emu": "python",
+                  "auto": "python", "on": "python", "true": "python", "fd": "fd", "redirect": "fd", "off": "off",
+                  "false": "off", "0": "off", "none": "off"}
 
 
 class Settings:
@@ -256,11 +249,9 @@ def session(run: Any) -> Session | None:
 
 
 def stop(run: Any) -> None:
-    """Stop capturing for run (the on_finish hook)."""
+    """Stop capturing for run (the finish hook init() registers)."""
     with _lock:
         s = _sessions.pop(run.id, None)
     if s is not None:
         s.stop()
 
-
-on_finish(stop)

@@ -19,8 +19,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tracktui.store import writer as _writer
-
 PUMP_INTERVAL = 0.2  # seconds between turning printed chunks into stored lines
 GROUP_SECONDS = 0.02  # lines printed this close together share one timestamp (the last one's)
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024  # per run: the first half and the last half are kept
@@ -225,26 +223,6 @@ class ConsoleCapture:
         if t is not None and t is not threading.current_thread():
             t.join(2.0)
         self.pump(final=True)
-
-
-def _trim_logs(batch: Any, records: list[tuple[Any, ...]]) -> None:
-    """("log_trim", run_id, marker, keep): delete the stored lines between the marker and the last keep."""
-    last: dict[str, tuple[str, int]] = {}
-    for _, run_id, marker, keep in records:
-        last[run_id] = (marker, keep)
-    conn = batch.conn
-    for run_id, (marker, keep) in last.items():
-        (mseq,) = conn.execute(
-            "SELECT max(seq) FROM logs WHERE run_id = ? AND stream = 'tracktui' AND line = ?",
-            (run_id, marker),
-        ).fetchone()
-        if mseq is None:
-            continue
-        conn.execute("DELETE FROM logs WHERE run_id = ?1 AND seq > ?2 AND "
-                     "seq <= (SELECT max(seq) FROM logs WHERE run_id = ?1) - ?3", (run_id, mseq, keep))
-
-
-_writer.register_handler("log_trim", _trim_logs)
 
 
 # ---------------------------------------------------------------- python-level tee

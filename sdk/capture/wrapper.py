@@ -82,8 +82,11 @@ def main(args: argparse.Namespace, dir: str | None = None, default_project: str 
         print(f"tracktui run: not recording this run ({e}); running the command anyway", file=sys.stderr)
         return _run_plain(cmd)
     env = dict(os.environ)
-    env.update(TRACKTUI_RUN_ID=run.id, TRACKTUI_JOIN="1", TRACKTUI_DIR=str(run.dir),
-               TRACKTUI_PROJECT=run.project)
+    env.update(TRACKTUI_RUN_ID=run.id, TRACKTUI_JOIN="1", TRACKTUI_PROJECT=run.project)
+    url = getattr(run._root, "url", None)  # a PostgreSQL store: the child needs the URL as given
+    env["TRACKTUI_STORE"] = url if url is not None else str(run._root)
+    if url is None:
+        env["TRACKTUI_DIR"] = str(run._root)
     outputs = [_output_for(1), _output_for(2)]  # (the child's end, our end, is a pty)
     if not all(is_pty for _, _, is_pty in outputs):
         # On pipes a Python child would hold its prints in a block buffer: ask it not to. On a pty it is
@@ -178,10 +181,9 @@ def _adopt_summary(run: Any) -> None:
     from tracktui.store import codec
 
     try:
-        row = run._writer_for_this_process().execute_now(
-            lambda conn: conn.execute("SELECT summary FROM runs WHERE id = ?", (run.id,)).fetchone())
-        if row and row[0]:
-            run.summary._data.update(codec.loads(row[0]))
+        row = run._writer_for_this_process().run_row(run.id)
+        if row and row["summary"]:
+            run.summary._data.update(codec.loads(row["summary"]))
     except Exception:  # noqa: BLE001 - the wrapper's own (empty) summary is written instead
         pass
 

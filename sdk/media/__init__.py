@@ -1,8 +1,8 @@
 """Media and objects: what run.log() stores besides numbers and strings.
 
-Importing this module installs the media hook of tracktui.values: log() then hands media objects (and plain
-lists / arrays of numbers, which become histograms as in wandb) to store(), which queues them for the
-writer thread and returns the small reference that history and the summary keep.
+tracktui.values asks is_media() (importing this module when a value could be media): log() then hands media
+objects (and plain lists / arrays of numbers, which become histograms as in wandb) to store(), which queues
+them for the writer thread and returns the small reference that history and the summary keep.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 
 from tracktui.store import media as _store_media  # registers the "media" writer op
 
-from .. import values
 from ..warn import lost, warn_once
 from .base import Media
 from .histogram import Histogram
@@ -128,12 +127,10 @@ def store(run: Any, key: str, step: int, obj: Any) -> dict[str, Any] | None:
 def _backpressure(run: Any) -> None:
     """Too many raw pixels wait for the encoder: let the writer catch up (bounded memory, nothing dropped)."""
     w = getattr(run, "_writer", None)
-    if w is None or not w._thread.is_alive():
+    if w is None or not w.alive:
         return  # records are written inline when the writer thread is gone
-    w._wake.set()
+    w.wake()
     if not _store_media.wait_pending(BACKPRESSURE_TIMEOUT):
         warn_once("media-backpressure", "tracktui: the writer is slow to encode media; log() goes on waiting "
                                         "no longer (memory may grow)")
 
-
-values.media_check = is_media

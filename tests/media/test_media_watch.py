@@ -31,15 +31,17 @@ def test_watch_all_every_other_step(run: Any, read: Any) -> None:
     keys = {k["key"] for k in api.media_keys()}
     names = ["0.weight", "0.bias", "2.weight", "2.bias"]
     assert keys == {f"{kind}/{n}" for kind in ("gradients", "parameters") for n in names}
-    assert api.media_steps("gradients/0.weight") == [0, 2, 4]
-    assert api.media_steps("parameters/2.bias") == [0, 2, 4]
-    counts, edges = api.histogram("parameters/0.weight", step=0)
+    # as wandb: the first histograms at the log_freq-th batch (the 2nd, step 1), then every log_freq-th
+    assert api.media_steps("gradients/0.weight") == [1, 3]
+    assert api.media_steps("parameters/2.bias") == [1, 3]
+    counts, edges = api.histogram("parameters/0.weight", step=1)
     assert sum(counts) == 32 and len(edges) == 65
-    counts, _ = api.histogram("gradients/2.weight", step=2)
+    counts, _ = api.histogram("gradients/2.weight", step=3)
     assert sum(counts) == 8
     rows = api.history()
     assert len(rows) == 7 and all("loss" in r for r in rows)
-    assert "gradients/0.bias" in rows[4] and "gradients/0.bias" not in rows[5]
+    assert "gradients/0.bias" in rows[3] and "gradients/0.bias" not in rows[4]
+    assert "gradients/0.bias" not in rows[0]
 
 
 def test_watch_gradients_only_and_bad_arguments(run: Any, read: Any) -> None:
@@ -57,5 +59,5 @@ def test_watch_gradients_only_and_bad_arguments(run: Any, read: Any) -> None:
         run.log({"loss": loss.item()})
     api = read(run)
     assert {k["key"] for k in api.media_keys()} == {"gradients/weight", "gradients/bias"}
-    assert api.media_steps("gradients/weight") == [0, 3]
-    assert sum(api.histogram("gradients/bias", step=3)[0]) == 2
+    assert api.media_steps("gradients/weight") == [2]  # the 3rd batch of 4
+    assert sum(api.histogram("gradients/bias", step=2)[0]) == 2

@@ -191,13 +191,13 @@ def test_config_dict_attribute_update_namespace_persisted(store_dir):
     run.finish()
 
 
-def test_module_level_api_and_second_init_finishes_the_first(store_dir):
+def test_module_level_api_and_reinit_finishing_the_first(store_dir):
     with pytest.raises(tracktui.Error):
         tracktui.log({"a": 1})
     first = tracktui.init(dir=store_dir, project="p")
     assert tracktui.run is first and tracktui.config is first.config and tracktui.summary is first.summary
     tracktui.log({"a": 1})
-    second = tracktui.init(dir=store_dir, project="p")
+    second = tracktui.init(dir=store_dir, project="p", reinit="finish_previous")
     assert first._finished and tracktui.run is second
     tracktui.finish()
     assert tracktui.run is None

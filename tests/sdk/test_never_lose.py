@@ -291,7 +291,7 @@ def test_a_spawned_child_resuming_the_run_does_not_end_it(store_dir, tmp_path):
             p.start(); p.join()
             assert p.exitcode == 0
             run._writer.flush()
-            with Reader(run.dir) as r:
+            with Reader() as r:  # TRACKTUI_DIR (run.dir is the run's own files directory)
                 assert r.runs()[0].state == "running", r.runs()[0].state
             run.log({"parent": 2.0})
             run.finish()

@@ -75,6 +75,7 @@ class RunScreen(Screen[None]):
         super().__init__()
         self.run_id = run_id
         self.record: RunRecord | None = None
+        self.alerts: list[tuple[int, float, str]] = []  # the run's alert lines (seq, ts, line), oldest first
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f" {self.run_id}"), id="run-header")
@@ -127,12 +128,15 @@ class RunScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="run-poll", exit_on_error=False)
     def _read(self, run_id: str) -> None:
         rec = None
+        alerts: list[tuple[int, float, str]] = []
+        since = self.alerts[-1][0] if self.alerts else 0
         try:
             with Reader(self.app.store_root) as r:
                 rec = r.run(run_id)
+                alerts = r.alerts(run_id, since_seq=since)
         except (sqlite3.Error, OSError, StoreError):
             pass  # shown as it was; the next poll tries again
-        self.post_message(RunPolled(rec))
+        self.post_message(RunPolled(rec, alerts))
 
     def on_run_polled(self, message: RunPolled) -> None:
         """Update the header and the overview."""
@@ -145,9 +149,12 @@ class RunScreen(Screen[None]):
         old = self.record
         self.record = message.run
         self.query_one("#run-header", Static).update(header_text(message.run, self.app.fixed_now))
-        if old is None or old.rev != message.run.rev or old.state != message.run.state:
+        last = self.alerts[-1][0] if self.alerts else 0
+        new_alerts = [a for a in message.alerts if a[0] > last]  # a late worker may repeat some
+        self.alerts.extend(new_alerts)
+        if old is None or old.rev != message.run.rev or old.state != message.run.state or new_alerts:
             for overview in self.query(OverviewPanel):  # not there until its lazy mount
-                overview.show(message.run)
+                overview.show(message.run, self.alerts)
         if self.app.poll_interval:
             self.set_timer(self.app.poll_interval, self.poll)
 

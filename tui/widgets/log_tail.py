@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, RichLog, Static
 from tracktui.store import Reader, StoreError
+from tracktui.store.codec import ALERT_STREAM, parse_alert
 
 from ..messages import LogsPolled
 from ..text import keep_sgr, safe_text
@@ -35,6 +36,11 @@ def log_line(ts: float, stream: str, line: str, fixed_tz: bool = False) -> Text:
     t = Text(stamp + " ", style="dim")
     if stream == "stderr":
         t.append("E│ ", style="bold red")
+    elif stream == ALERT_STREAM:  # run.alert(): level, title and text from its JSON line
+        a = parse_alert(line)
+        t.append("!│ ", style="bold yellow")
+        t.append(f"{safe_text(a['level'], limit=8)} ", style="bold yellow")
+        line = f"{a['title']}: {a['text']}" if a["title"] else a["text"]
     else:
         t.append(" │ ", style="dim")
     body = Text.from_ansi(keep_sgr(line), end="")

@@ -32,6 +32,7 @@ from textual.widgets import ContentSwitcher, DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 from tracktui.store import Reader
 from tracktui.store import media as smedia
+from tracktui.store.location import resolve_store
 
 from ..text import safe_text
 from .media_file import FileViewer, describe_text, export_path, open_with_system, waveform, write_out
@@ -124,7 +125,7 @@ class MediaPanel(OverlayKeys, Horizontal):
     def __init__(self, store_dir: str | Path, run_id: str,
                  poll_interval: float | None | Literal["app"] = "app", **kwargs: Any):
         super().__init__(**kwargs)
-        self.store_dir = Path(store_dir)
+        self.store_dir = resolve_store(store_dir)
         self.run_id = run_id
         self._poll_interval = poll_interval
         self.keys: list[smedia.MediaKey] = []

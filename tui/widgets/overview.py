@@ -11,9 +11,13 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static, Tree
 from tracktui.store import RunRecord
+from tracktui.store.codec import parse_alert
 
 from ..format import clock, duration, number, scalar, state_text, value_text
 from ..text import safe_text
+
+ALERT_STYLE = {"INFO": "cyan", "WARN": "yellow", "ERROR": "bold red"}
+MAX_ALERTS = 20  # the newest shown
 
 
 def _kv_table(rows: list[tuple[str, Any]]) -> Table:
@@ -57,6 +61,26 @@ def info_rows(run: RunRecord, now: float | None = None) -> list[tuple[str, Any]]
     return rows
 
 
+def alerts_text(alerts: list[tuple[int, float, str]]) -> Text:
+    """The newest alerts, one a line: time, level, title, text (all of it data, never markup)."""
+    t = Text()
+    shown = alerts[-MAX_ALERTS:]
+    if len(alerts) > len(shown):
+        t.append(f"({len(alerts) - len(shown)} older not shown)\n", style="dim")
+    for i, (_, ts, line) in enumerate(shown):
+        a = parse_alert(line)
+        level = a["level"] if a["level"] in ALERT_STYLE else "INFO"
+        t.append(clock(ts) + " ", style="dim")
+        t.append(f"{level:<5} ", style=ALERT_STYLE[level])
+        if a["title"]:
+            t.append(safe_text(a["title"], limit=80), style="bold")
+            t.append("  ")
+        t.append(safe_text(a["text"], limit=400))
+        if i < len(shown) - 1:
+            t.append("\n")
+    return t
+
+
 def git_rows(run: RunRecord) -> list[tuple[str, Any]]:
     """Git facts from metadata['git'], where the capture recorded them."""
     md = run.metadata if isinstance(run.metadata, dict) else {}
@@ -93,6 +117,8 @@ class OverviewPanel(VerticalScroll):
     OverviewPanel { height: 1fr; padding: 0 1; }
     OverviewPanel .heading { text-style: bold; color: $accent; margin-top: 1; }
     OverviewPanel Tree { height: auto; max-height: 30; background: transparent; }
+    OverviewPanel .alerts { display: none; }
+    OverviewPanel.has-alerts .alerts { display: block; }
     """
 
     def __init__(self, run: RunRecord | None = None, now: float | None = None, **kwargs: Any):
@@ -103,6 +129,8 @@ class OverviewPanel(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(id="ov-info")
+        yield Static(Text("alerts"), classes="heading alerts")
+        yield Static(id="ov-alerts", classes="alerts")
         yield Static(Text("config"), classes="heading")
         yield Tree(Text("config"), id="ov-config")
         yield Static(Text("summary"), classes="heading")
@@ -117,12 +145,15 @@ class OverviewPanel(VerticalScroll):
         if self.run is None:  # mounted lazily, after the screen read its run
             self.run = getattr(self.screen, "record", None)
         if self.run is not None:
-            self.show(self.run)
+            self.show(self.run, getattr(self.screen, "alerts", None))
 
-    def show(self, run: RunRecord) -> None:
-        """Show (or refresh) a run's overview."""
+    def show(self, run: RunRecord, alerts: list[tuple[int, float, str]] | None = None) -> None:
+        """Show (or refresh) a run's overview (and its alert lines (seq, ts, line), when there are any)."""
         self.run = run
         self.query_one("#ov-info", Static).update(_kv_table(info_rows(run, self.now)))
+        if alerts:
+            self.query_one("#ov-alerts", Static).update(alerts_text(alerts))
+        self.set_class(bool(alerts), "has-alerts")
         key = repr(run.config)
         if key != self._config_key:
             self._config_key = key
@@ -136,7 +167,7 @@ class OverviewPanel(VerticalScroll):
         summ.add_column("key", no_wrap=True)
         summ.add_column("value", justify="right")
         for k, v in sorted(run.summary.items()):
-            if isinstance(v, dict) and not {"last", "max", "min", "mean", "first"} & set(v):
+            if isinstance(v, dict) and not {"best", "last", "max", "min", "mean", "first"} & set(v):
                 continue  # a media reference
             shown = scalar(v)
             text = number(shown) if isinstance(shown, (int, float)) else value_text(shown, limit=60)

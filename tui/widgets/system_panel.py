@@ -23,8 +23,8 @@ from textual.binding import Binding
 from textual.containers import Grid, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
-from tracktui.store import Reader
-from tracktui.store.paths import resolve_root
+from tracktui.store import Reader, StoreError
+from tracktui.store.location import resolve_store
 
 from ..text import safe_text
 from .system_cells import CellSpec, GaugeSpec, GpuBlock, Line, SystemCell, rich_color
@@ -97,7 +97,7 @@ class SystemPanel(VerticalScroll):
     def __init__(self, store_dir: str | os.PathLike[str] | Path | None, run_id: str,
                  interval: float | None = DEFAULT_INTERVAL, **kwargs: Any):
         super().__init__(**kwargs)
-        self.store_root = resolve_root(store_dir)
+        self.store_root = resolve_store(store_dir)
         self.run_id = run_id
         self.interval = interval
         self.store = SeriesStore(MAX_POINTS)
@@ -138,7 +138,7 @@ class SystemPanel(VerticalScroll):
             with Reader(self.store_root) as r:
                 rec = r.run(run_id)
                 keys, points = read_samples(r, run_id, cursors)
-        except (sqlite3.Error, OSError) as e:
+        except (sqlite3.Error, OSError, StoreError) as e:
             self.post_message(SystemPolled(run_id, [], {}, error=f"{type(e).__name__}: {e}"))
             return
         md = rec.metadata if rec is not None and isinstance(rec.metadata, dict) else {}
