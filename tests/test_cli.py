@@ -54,12 +54,14 @@ def test_show_and_export(store_dir, two_runs, capsys):
 
 def test_errors_are_one_line_with_nonzero_exit(tmp_path, capsys):
     missing = tmp_path / "none"
-    assert main(["--dir", str(missing), "ls"]) == 0  # an empty store lists nothing
-    assert capsys.readouterr().out == ""
-    assert main(["--dir", str(missing), "show", "x"]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no tracktui store" in err
+    for args in (["ls"], ["ls", "--json"], ["show", "x"], ["export", "x"], []):  # [] opens the app
+        assert main(["--dir", str(missing), *args]) == 1, args  # no store is said the same way everywhere
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and "no tracktui store" in err, args
+    assert not missing.exists()  # nothing was created by looking
     tracktui.init(dir=missing).finish()
+    assert main(["--dir", str(missing), "ls", "--project", "other"]) == 0  # a store without such runs
+    assert "no runs" in capsys.readouterr().err
     assert main(["--dir", str(missing), "show", "nope"]) == 1
     assert "no run 'nope'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
@@ -72,3 +74,15 @@ def test_console_script_is_installed(store_dir, two_runs):
     assert exe, "the tracktui console script is not installed next to this python"
     out = subprocess.run([exe, "--dir", str(store_dir), "ls"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "first" in out.stdout
+
+
+def test_show_leaves_out_the_step_of_a_run_without_metrics(tmp_path, capsys):
+    tracktui.init(dir=tmp_path, name="no-metrics", settings={"capture": False}).finish()  # as `tracktui run`
+    assert main(["--dir", str(tmp_path), "show", "no-metrics"]) == 0
+    out = capsys.readouterr().out
+    assert "runtime" in out and "  step" not in out
+    run = tracktui.init(dir=tmp_path, name="with-metrics", settings={"capture": False})
+    run.log({"loss": 1.0})
+    run.finish()
+    assert main(["--dir", str(tmp_path), "show", "with-metrics"]) == 0
+    assert "  step      0\n" in capsys.readouterr().out

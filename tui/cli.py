@@ -220,7 +220,7 @@ def _duration(s: float) -> str:
 
 def cmd_ls(dir: str | None, project: str | None, as_json: bool) -> int:
     """List runs, newest first: a table for people, JSON lines for scripts."""
-    with _reader(dir, must_exist=False) as r:
+    with _reader(dir, must_exist=True) as r:
         runs = r.runs(project=project)
     if as_json:
         for rec in runs:
@@ -254,8 +254,9 @@ def cmd_show(dir: str | None, ref: str, as_json: bool) -> int:
         f"  state     {rec.state}" + (f" (exit {rec.exit_code})" if rec.exit_code is not None else ""),
         f"  created   {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(rec.created_at))}",
         f"  runtime   {_duration(rec.runtime)}", f"  host      {safe_text(rec.host or '')}",
-        f"  step      {'' if rec.last_step is None else rec.last_step}",
     ]
+    if rec.last_step is not None:  # a `tracktui run` run that logged no metric has no step
+        lines.append(f"  step      {rec.last_step}")
     if rec.group:
         lines.append(f"  group     {safe_text(rec.group)}")
     if rec.tags:
@@ -341,7 +342,7 @@ def cmd_app(dir: str | None, project: str | None) -> int:
         from .app import make_app
     except ImportError as e:
         raise CliError(f"the terminal app is not available ({e})") from e
-    with Reader(dir) as r:  # a file or another program's database as the store: one line, not an app
+    with _reader(dir, must_exist=True) as r:  # no store, a file or another program's database: one line
         r.max_rev()
     make_app(store_dir=dir, project=project).run()
     return 0

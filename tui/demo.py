@@ -18,12 +18,29 @@ from pathlib import Path
 from typing import Any
 
 PROJECT = "demo"
+_REAL_TIME = time.time
 EVAL_EVERY = 100
 FINISHED = [
     {"lr": 3e-3, "batch_size": 64, "model": {"depth": 4, "width": 256}, "optimizer": "adam"},
     {"lr": 1e-2, "batch_size": 128, "model": {"depth": 8, "width": 256}, "optimizer": "sgd"},
     {"lr": 3e-4, "batch_size": 64, "model": {"depth": 8, "width": 512}, "optimizer": "adamw"},
 ]
+# The finished runs as past runs: (hours before now they started, steps, seconds per step); written in a
+# moment through a simulated clock, so they read as runs of 30-50 minutes from yesterday and today.
+FINISHED_PAST = [(26.0, 2400, 1.1), (5.5, 1800, 1.6), (2.2, 3000, 0.9)]
+
+
+class PastClock:
+    """time.time() of the finished-runs process: starts in the past and moves only when told."""
+
+    def __init__(self, start: float):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def _curves(step: int, total: int, lr: float, depth: int, rng: random.Random) -> dict[str, float]:
@@ -40,6 +57,12 @@ def _print(line: str, stream: str = "stdout", end: str = "\n") -> None:
     out = sys.stderr if stream == "stderr" else sys.stdout
     out.write(line + end)
     out.flush()
+
+
+def _bar(epoch: int, done: int, loss: float) -> str:
+    """A progress bar line as tqdm draws one: epoch, steps done of the epoch, a bar, the loss."""
+    filled = 30 * done // EVAL_EVERY
+    return f"epoch {epoch} {done:3d}/{EVAL_EVERY} [{'#' * filled}{'.' * (30 - filled)}] loss={loss:.4f}"
 
 
 def _media(epoch: int, rng: random.Random) -> dict[str, Any]:
@@ -60,14 +83,17 @@ def _media(epoch: int, rng: random.Random) -> dict[str, Any]:
 
 
 def train(dir: str | None, steps: int, config: dict[str, Any], name: str | None = None,
-          delay: float = 0.0, seed: int = 0, parent: int | None = None) -> None:
+          delay: float = 0.0, seed: int = 0, parent: int | None = None,
+          clock: PastClock | None = None, step_seconds: float = 0.0) -> None:
     """One simulated training run through the public SDK."""
     import tracktui
 
     rng = random.Random(seed)
     run = tracktui.init(project=PROJECT, dir=dir, config=config, name=name, group="demo-sweep",
                         tags=["demo", config["optimizer"]], notes="a simulated run from `tracktui demo`")
-    run.define_metric("val/*", step_metric="epoch", summary="max")
+    run.define_metric("val/*", step_metric="epoch")
+    run.define_metric("val/acc", step_metric="epoch", summary="max")
+    run.define_metric("val/loss", step_metric="epoch", summary="min")
     run.define_metric("train/loss", summary="min")
     _print(f"\x1b[1mtraining\x1b[0m {run.name}: lr={config['lr']} depth={config['model']['depth']}")
     lr0, depth = config["lr"], config["model"]["depth"]
@@ -76,25 +102,26 @@ def train(dir: str | None, steps: int, config: dict[str, Any], name: str | None 
         lr = lr0 * 0.5 * (1 + math.cos(math.pi * step / steps))  # cosine schedule
         m = _curves(step, steps, lr0, depth, rng)
         m["train/lr"] = lr
-        if step % 10 == 0:
-            done = int(30 * step / steps)
-            bar = "#" * done + "." * (30 - done)
-            _print(f"\r{step}/{steps} [{bar}] loss={m['train/loss']:.4f}", end="")
         if step and step % EVAL_EVERY == 0:
             epoch += 1
             val = _curves(step, steps, lr0, depth, rng)
             m.update({"epoch": epoch, "val/loss": val["train/loss"] * 1.1,
                       "val/acc": val["train/acc"] * 0.97})
-            _print(f"\repoch {epoch}: \x1b[32mval/acc={m['val/acc']:.4f}\x1b[0m" + " " * 40)  # covers the bar
+            _print(f"epoch {epoch}: \x1b[32mval/acc={m['val/acc']:.4f}\x1b[0m")
             m.update(_media(epoch, rng))
             if rng.random() < 0.2:
                 _print(f"warning: loss spike at step {step}", stream="stderr")
+        if step % 10 == 0 or (step + 1) % EVAL_EVERY == 0:  # a tqdm-style bar per epoch, kept when done
+            _print("\r" + _bar(epoch + 1, step % EVAL_EVERY + 1, m["train/loss"]),
+                   end="\n" if (step + 1) % EVAL_EVERY == 0 else "")
+        if clock is not None:
+            clock.advance(step_seconds * rng.uniform(0.9, 1.1))
         run.log(m)
         if parent is not None and step % 20 == 0 and os.getppid() != parent:
             os.kill(os.getpid(), signal.SIGTERM)  # the app that started us is gone: end as a killed run
         if delay:
             time.sleep(delay)
-    _print(f"\ndone: {run.name}")
+    _print(("" if steps % EVAL_EVERY == 0 else "\n") + f"done: {run.name}")
     run.finish()
 
 
@@ -123,8 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parent", type=int, help="stop when this process (the app) has ended")
     args = p.parse_args(argv)
     if args.finished:
-        for i, cfg in enumerate(FINISHED):
-            train(args.dir, 1500, cfg, seed=i + 1)
+        now = time.time()
+        for i, (cfg, (hours_ago, steps, step_seconds)) in enumerate(zip(FINISHED, FINISHED_PAST, strict=True)):
+            clock = PastClock(now - hours_ago * 3600)
+            time.time = clock  # this process only writes these runs: every timestamp follows the clock
+            try:
+                train(args.dir, steps, cfg, seed=i + 1, clock=clock, step_seconds=step_seconds)
+            finally:
+                time.time = _REAL_TIME
         return 0
     cfg = {"lr": 1e-3, "batch_size": 128, "model": {"depth": 6, "width": 384}, "optimizer": "adam",
            "epochs": args.live_steps // EVAL_EVERY}

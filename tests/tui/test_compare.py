@@ -183,3 +183,30 @@ async def test_system_tab_overlays_system_metrics_against_time(seeded: Path) -> 
         await pilot.pause(0.1)
         assert system.opts.x_mode == "wall"
         assert cpu.x_range() == (FIXED + 60 * 2, FIXED + 60 * 3 + 18.0)
+
+
+async def test_summary_bars_show_aggregated_metrics(tmp_path: Path) -> None:
+    """define_metric(summary="min") stores {"min": v}: the bar shows v, as the table above it does."""
+    import tracktui
+
+    ids = []
+    for i, loss in enumerate((0.25, 0.5)):
+        run = tracktui.init(dir=tmp_path, project="p", name=f"r{i}", settings={"capture": False})
+        run.define_metric("train/loss", summary="min")
+        for s in range(3):
+            run.log({"train/loss": loss * (3 - s)})
+        run.finish()
+        ids.append(run.id)
+    app = make_app(store_dir=tmp_path, poll_interval=None, fixed_now=NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(CompareScreen(ids))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.loaded)
+        await pilot.press("2")
+        table = screen.query_one("#summary-table", DataTable)
+        table.move_cursor(column=["run", *screen.summary_keys()].index("train/loss"))
+        await pilot.pause(0.1)
+        assert screen.bar_key() == "train/loss"
+        assert set(screen.bar_colors) == set(ids)  # a bar for every run, none shown as "–"
+        text = app.export_screenshot().replace("&#160;", " ")
+        assert "0.25" in text and "0.5" in text

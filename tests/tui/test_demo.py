@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tracktui.store import Reader
@@ -19,6 +20,14 @@ def test_demo_writes_finished_runs_and_a_live_one(tmp_path: Path) -> None:
             finished = [x for x in r.runs() if x.state == "finished"]
             assert len(finished) == 3
             assert len({x.config["lr"] for x in finished}) == 3  # different configs to compare
+            now = time.time()
+            for x in finished:  # past runs: started hours ago, ran for half an hour or more
+                assert now - x.created_at > 3600 and x.runtime > 1800, (x.created_at, x.runtime)
+                assert x.finished_at is not None and x.finished_at < now - 600
+                assert "min" in x.summary["val/loss"] and "max" in x.summary["val/acc"]
+                lines = [line for _, _, _, line in r.logs(x.id)]
+                assert any(line.startswith("epoch 1 100/100 [###") for line in lines)  # the progress bar
+            assert len({x.last_step for x in finished}) == 3  # histories of different lengths
         assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:

@@ -281,3 +281,49 @@ async def test_read_only_store_is_shown_as_a_snapshot(tmp_path: Path) -> None:
             assert [n.title for n in app._notifications] == ["read-only store"]
             await pilot.pause(0.3)  # it keeps polling (a writer may appear) and says it once
             assert len(app._notifications) == 1 and app.is_running
+
+
+async def test_created_column_of_finished_runs_ages(tmp_path: Path) -> None:
+    """Only running rows were updated: a finished run stayed "created 0s ago" for ever."""
+    import re
+
+    tracktui.init(dir=tmp_path, project="p", name="done", settings={"capture": False}).finish()
+    app = make_app(store_dir=tmp_path, poll_interval=0.2)
+
+    def shown_age() -> int:
+        m = re.search(r"(\d+)s ago", app.export_screenshot().replace("&#160;", " "))
+        assert m is not None
+        return int(m.group(1))
+
+    async with app.run_test(size=(120, 20)) as pilot:
+        await _loaded(pilot)
+        await pilot.pause(0.3)
+        first = shown_age()
+        await pilot.pause(2.2)
+        await wait_for(pilot, lambda: shown_age() >= first + 2, timeout=3)
+
+
+async def test_narrow_screen_shows_whole_columns_and_counts_the_rest(seeded: Path) -> None:
+    """At 80x24 a number was cut by the screen edge (0.003 as 0.00): only whole columns are drawn."""
+    from textual.widgets import Static
+
+    app = make_app(store_dir=seeded, poll_interval=None, fixed_now=NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await _loaded(pilot)
+        await pilot.pause(0.2)
+        assert table.hidden_right > 0
+        status = str(app.screen.query_one("#status", Static).render())
+        assert f"{table.hidden_right} columns off screen (→)" in status
+        shown = [c.key.value for c in table.ordered_columns]
+        assert sum(c.get_render_width(table) for c in table.ordered_columns) <= 80
+        for rid in table.order:  # every value of every shown column is on screen whole
+            for col in shown:
+                text = str(table.get_cell(rid, col))
+                assert text.strip() in app.export_screenshot().replace("&#160;", " ") or col == "sel"
+        await pilot.press(*["right"] * table.hidden_right)
+        assert table.hidden_right == 0 and table.hidden_left > 0
+        assert sum(c.get_render_width(table) for c in table.ordered_columns) <= 80
+        status = str(app.screen.query_one("#status", Static).render())
+        assert "off screen (←)" in status
+        await pilot.press("left")
+        assert table.hidden_right == 1

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from tracktui.store import Reader, RunRecord
 
-from ..format import flatten, value_text
+from ..format import flatten, scalar, value_text
 from ..text import safe_text
 from ..widgets.compare_charts import CompareCharts
 from ..widgets.controlled_chart import RUN_COLORS
@@ -65,7 +65,9 @@ def group_runs(runs: list[RunRecord], by: str) -> dict[str, list[str]]:
 
 
 def summary_number(v: Any) -> float | None:
-    """A summary value as a number for sorting and bars (None when it is not one)."""
+    """A summary value as a number for sorting and bars (None when it is not one); an aggregate such as
+    {"min": 0.03} (define_metric(summary=...)) gives the value the table shows."""
+    v = scalar(v)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
     return float(v)

@@ -163,7 +163,10 @@ class RunScreen(Screen[None]):
 
     def action_tab(self, tab: str) -> None:
         """Show a tab."""
-        self.query_one(TabbedContent).active = tab
+        tabs = self.query_one(TabbedContent)
+        if tabs.active != tab:  # else the focus, moved off the hidden pane, lands in it again and
+            self.set_focus(None)  # switches back to it (6 from Files showed Files again)
+        tabs.active = tab
         if tab == "files":
             for files in self.query(FilesPanel):
                 files.reload()

@@ -203,6 +203,10 @@ class RunsScreen(Screen[None]):
             t.append(f" · {len(table.selected)} selected", style="bold")
         if table.query_filter is not None and table.query_filter.text.strip():
             t.append(f"   ({len(table.order)} of {len(table.model)} match)", style="bold")
+        if table.hidden_left or table.hidden_right:
+            off = table.hidden_left + table.hidden_right
+            arrows = ("←" if table.hidden_left else "") + ("→" if table.hidden_right else "")
+            t.append(f"   {off} column{'s' if off > 1 else ''} off screen ({arrows})", style="bold")
         if self.error:
             t.append(f"   ⚠ cannot read the store ({safe_text(self.error, limit=80)})", style="bold red")
         elif not self.loaded:
@@ -219,6 +223,10 @@ class RunsScreen(Screen[None]):
         empty = self.loaded and not table.model
         self.query_one("#empty").display = empty
         table.display = not empty
+
+    def on_runs_table_columns_shifted(self, message: RunsTable.ColumnsShifted) -> None:
+        """Say which columns are off screen."""
+        self.update_status()
 
     def on_runs_table_selection_changed(self, message: RunsTable.SelectionChanged) -> None:
         """Show the selection count."""

@@ -44,17 +44,19 @@ def column_label(col: str) -> str:
 class LazyCell:
     """A cell whose Text is built when the table first draws it (10,000 rows paint like 50)."""
 
-    __slots__ = ("table", "run", "col", "_text")
+    __slots__ = ("table", "run", "col", "_text", "_epoch")
 
     def __init__(self, table: RunsTable, run: RunRecord, col: str):
         self.table = table
         self.run = run
         self.col = col
         self._text: Text | None = None
+        self._epoch = table.age_epoch
 
     def __rich__(self) -> Text:
-        if self._text is None:
-            self._text = self.table.cell(self.run, self.col)
+        if self._text is None or (self.col == "created" and self._epoch != self.table.age_epoch):
+            self._text = self.table.cell(self.run, self.col)  # ages move on: built again when drawn
+            self._epoch = self.table.age_epoch
         return self._text
 
     def __str__(self) -> str:
@@ -154,6 +156,10 @@ class RunsTable(DataTable[Text]):
         self._cells_key: tuple[Any, ...] | None = None
         self.running: set[str] = set()
         self.now: float | None = None  # a fixed clock for snapshots; None means time.time()
+        self.col_offset = 0  # columns after the first ones scrolled off to the left (←/→)
+        self.hidden_left = 0
+        self.hidden_right = 0
+        self.age_epoch = 0  # raised when the "created" ages shown may have changed (tick)
 
     # ---------------------------------------------------------------- model
 
@@ -224,20 +230,63 @@ class RunsTable(DataTable[Text]):
         scroll_y = self.scroll_y
         self.count_states()
         self.order = self.compute_order()
-        cols = ("sel", *self.shown_columns)
-        rows = [([LazyCell(self, self.model[rid], "sel"), *self._cells_of(self.model[rid])], rid)
-                for rid in self.order]
+        cells_of = {rid: [LazyCell(self, self.model[rid], "sel"), *self._cells_of(self.model[rid])]
+                    for rid in self.order}
+        all_cols = ["sel", *self.shown_columns]
+        widths = []
+        sample = self.order[:WIDTH_SAMPLE]
+        for i, col in enumerate(all_cols):
+            label = column_label(col) + ((" ▼" if self.sort_desc else " ▲") if col == self.sort_col else "")
+            widths.append((label, max([len(label), *(cells_of[rid][i].__rich__().cell_len for rid in sample)])))
+        shown = self.fit_columns([w for _, w in widths])
+        rows = [([cells_of[rid][i] for i in shown], rid) for rid in self.order]
         self.clear(columns=True)
-        for i, col in enumerate(cols):
-            label = column_label(col)
-            if col == self.sort_col:
-                label += " ▼" if self.sort_desc else " ▲"
-            width = max([len(label), *(cells[i].__rich__().cell_len for cells, _ in rows[:WIDTH_SAMPLE])])
-            self.add_column(Text(label, style="bold"), key=col, width=width)
+        for i in shown:
+            label, width = widths[i]
+            self.add_column(Text(label, style="bold"), key=all_cols[i], width=width)
         self.add_rows_fast(rows)
         if keep is not None and keep in self.model and keep in self.order:
             self.move_cursor(row=self.order.index(keep), animate=False, scroll=False)
             self.scroll_to(y=scroll_y, animate=False, immediate=True)
+
+    def fit_columns(self, widths: list[int]) -> list[int]:
+        """Indexes of the columns shown whole in the table's width: the selection mark and the first two
+        columns stay, the others start at col_offset (←/→ move it); hidden_left/right count the rest."""
+        avail = (self.size.width or self.app.size.width) - 1  # the vertical scrollbar's cell
+        pad = 2 * self.cell_padding
+        pinned = list(range(min(3, len(widths))))
+        rest = list(range(len(pinned), len(widths)))
+        used = sum(widths[i] + pad for i in pinned)
+        self.col_offset = max(0, min(self.col_offset, len(rest) - 1)) if rest else 0
+        shown = list(pinned)
+        for i in rest[self.col_offset:]:
+            if used + widths[i] + pad > avail:
+                break
+            shown.append(i)
+            used += widths[i] + pad
+        self.hidden_left = self.col_offset
+        self.hidden_right = len(widths) - len(shown) - self.col_offset
+        return shown
+
+    def on_resize(self) -> None:
+        """Another width shows more or fewer whole columns."""
+        if self.model:
+            self.rebuild(columns=True)
+            self.post_message(self.ColumnsShifted(self))
+
+    def action_cursor_right(self) -> None:
+        """Show the next column on the right (whole columns only)."""
+        if self.hidden_right:
+            self.col_offset += 1
+            self.rebuild(columns=True)
+            self.post_message(self.ColumnsShifted(self))
+
+    def action_cursor_left(self) -> None:
+        """Show the previous column on the left."""
+        if self.col_offset:
+            self.col_offset -= 1
+            self.rebuild(columns=True)
+            self.post_message(self.ColumnsShifted(self))
 
     def _cells_of(self, run: RunRecord) -> list[LazyCell]:
         """A run's cells after the selection mark, reused across rebuilds while the run, the columns and
@@ -325,7 +374,8 @@ class RunsTable(DataTable[Text]):
                     pass
 
     def tick(self) -> None:
-        """Advance the runtime of running rows (no store read)."""
+        """Advance the runtime of running rows and the age of every row (no store read)."""
+        self.tick_ages()
         if "runtime" not in self.shown_columns:
             return
         for rid in self.running:
@@ -333,6 +383,19 @@ class RunsTable(DataTable[Text]):
                 self.update_cell(rid, "runtime", self.cell(self.model[rid], "runtime"))
             except (CellDoesNotExist, RowDoesNotExist):  # filtered out
                 pass
+
+    def tick_ages(self) -> None:
+        """Redraw the "created" column when its texts may have changed: each second while a run is less
+        than a minute old ("12s ago"), else each minute. Only the rows on screen are built again."""
+        if "created" not in self.shown_columns or not self.model or self.now is not None:
+            return
+        now = time.time()
+        youngest = now - max(r.created_at for r in self.model.values())
+        epoch = int(now) if youngest < 60 else int(now // 60)
+        if epoch != self.age_epoch:
+            self.age_epoch = epoch
+            self._clear_caches()
+            self.refresh()
 
     def set_filter(self, query: Query | None) -> None:
         """Show only runs the query matches (selection is kept)."""
@@ -384,6 +447,13 @@ class RunsTable(DataTable[Text]):
             self.action_flip_sort()
         else:
             self.set_sort(col, desc=col not in _TEXT_SORT)
+
+    class ColumnsShifted(Message):
+        """←/→ showed other columns."""
+
+        def __init__(self, table: RunsTable):
+            super().__init__()
+            self.table = table
 
     class SelectionChanged(Message):
         """The set of selected runs changed."""
