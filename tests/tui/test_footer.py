@@ -50,10 +50,10 @@ async def test_footer_fits_the_width_and_keeps_quit_and_help(seeded: Path) -> No
     for width, open_tab in ((80, None), (80, "6"), (120, "6"), (80, "1")):
         app = make_app(store_dir=seeded, poll_interval=None, fixed_now=NOW)
         async with app.run_test(size=(width, 24)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.loaded)
+            await wait_for(pilot, lambda app=app: isinstance(app.screen, RunsScreen) and app.screen.loaded)
             if open_tab:
                 await pilot.press("enter", open_tab)
-                await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+                await wait_for(pilot, lambda app=app: isinstance(app.screen, RunScreen))
             await pilot.pause(0.3)
             footer = app.screen.query_one(KeysFooter)
             keys = list(footer.query(FooterKey))

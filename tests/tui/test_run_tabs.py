@@ -19,7 +19,7 @@ async def test_every_tab_key_from_every_tab(seeded: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
         tabs = app.screen.query_one(TabbedContent)
         keys = every_pair(len(TABS))
-        for a, b in zip(keys, keys[1:]):
+        for a, b in zip(keys, keys[1:], strict=False):
             await pilot.press(str(b + 1))
             await pilot.pause(0.05)
             assert tabs.active == TABS[b], f"{b + 1} from {TABS[a]} showed {tabs.active}"
@@ -44,4 +44,5 @@ def every_pair(n: int) -> list[int]:
 def test_every_pair_covers_all_steps() -> None:
     walk = every_pair(6)
     assert walk[0] == 0 and len(walk) == 31
-    assert {(a, b) for a, b in zip(walk, walk[1:])} == {(a, b) for a in range(6) for b in range(6) if a != b}
+    pairs = {(a, b) for a, b in zip(walk, walk[1:], strict=False)}
+    assert pairs == {(a, b) for a in range(6) for b in range(6) if a != b}
