@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import time
 from pathlib import Path
 
 from .paths import DB_NAME, NETWORK_FS, blocking_file, db_path, filesystem_type, wal_path
@@ -338,9 +339,21 @@ def connect_writer(root: Path, durable: bool = False) -> sqlite3.Connection:
 
 
 def _set_wal(conn: sqlite3.Connection) -> None:
-    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    if mode.lower() != "wal":
-        conn.execute("PRAGMA journal_mode=WAL")
+    """Switch a new database to WAL. Many processes creating the store at once race here, and SQLite answers
+    a contended journal_mode change with "database is locked" at once, without its busy handler: retry it
+    (growing pauses) within the store's busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
 
 
 def migrate(conn: sqlite3.Connection, root: Path) -> None:

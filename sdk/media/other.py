@@ -8,6 +8,7 @@ import os
 import re
 from typing import Any
 
+from tracktui.store.codec import escape_surrogates
 from tracktui.store.media import MAX_MEDIA_BYTES, too_big
 
 from .audio import Audio
@@ -20,7 +21,9 @@ __all__ = ["Audio", "Video", "Object3D", "box3d", "Html", "Text", "Molecule", "P
 
 
 def _text_bytes(text: str, what: str) -> bytes:
-    data = text.encode("utf-8")
+    """UTF-8 of a document; lone surrogates (undecodable bytes let through by surrogateescape) are stored as
+    their escaped text, as log() stores them in strings."""
+    data = escape_surrogates(text).encode("utf-8")
     if len(data) > MAX_MEDIA_BYTES:
         raise ValueError(too_big(what, len(data)))
     return data

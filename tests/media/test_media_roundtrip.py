@@ -273,3 +273,14 @@ def test_matplotlib_figure_as_image(read: Any, run: Any) -> None:
     fig.add_subplot().plot([0, 1], [1, 0])
     run.log({"fig": tracktui.Image(fig)})
     assert read(run).image("fig").size == (100, 50)
+
+
+def test_documents_with_lone_surrogates_are_kept_escaped(read: Any, run: Any) -> None:
+    # Text read with errors="surrogateescape" (a log file in a legacy encoding) reaches Html and Text; one
+    # batch mixes them with ordinary values, and nothing of it is lost.
+    run.log({"page": tracktui.Html("<b>caf\udce9</b>"), "notes": tracktui.Text("bad byte: \udcff"),
+             "loss": 0.5, "msg": "ok"})
+    api = read(run)
+    assert api.media("page")[0].bytes() == b"<b>caf\\udce9</b>"
+    assert api.media("notes")[0].bytes() == b"bad byte: \\udcff"
+    assert api.history(keys=["loss"])[0]["loss"] == 0.5
