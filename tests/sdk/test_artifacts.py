@@ -20,7 +20,7 @@ from tracktui.store import Reader, schema
 from tracktui.store import artifacts as sart
 from tracktui.store.paths import db_path
 from tracktui.store.writer import Writer
-from tracktui.tui.cli import main
+from tracktui.cli.main import main
 
 from tests.conftest import run_script
 

@@ -9,7 +9,7 @@ import pytest
 import tracktui
 from tracktui.store import Reader
 from tracktui.store.location import StoreURL, redact, resolve_store
-from tracktui.tui.cli import main
+from tracktui.cli.main import main
 
 
 def test_url_forms_and_redaction(monkeypatch, tmp_path):

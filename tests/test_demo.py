@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from tracktui.store import Reader
-from tracktui.tui.demo import seed_store
+from tracktui.cli.demo import seed_store
 
 
 def test_demo_writes_finished_runs_and_a_live_one(tmp_path: Path) -> None:
@@ -45,6 +45,6 @@ def test_demo_writes_finished_runs_and_a_live_one(tmp_path: Path) -> None:
 
 
 def test_demo_command_line_help() -> None:
-    out = subprocess.run([sys.executable, "-m", "tracktui.tui.demo", "--help"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "tracktui.cli.demo", "--help"], capture_output=True,
                          text=True)
     assert out.returncode == 0 and "--live-steps" in out.stdout
