@@ -7,8 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from tracktui.store import Reader
 from tracktui.cli.demo import seed_store
+from tracktui.store import Reader
 
 
 def test_demo_writes_finished_runs_and_a_live_one(tmp_path: Path) -> None:
