@@ -159,3 +159,14 @@ def test_opening_the_app_loads_no_capture_module(tmp_path):
     status, loaded = out.stdout.splitlines()[-2:]
     assert status.startswith("0 RunsScreen,Run"), out.stdout  # the app opened the run view, then all its tabs
     assert loaded == "", loaded
+
+
+def test_show_of_a_tracktui_run_run_has_no_empty_step_line(tmp_path, capsys):
+    """issue 13 scope 4: a run recorded by the real `tracktui run` (no metric logged) shows no `step` line."""
+    out = subprocess.run([sys.executable, "-m", "tracktui.cli", "--dir", str(tmp_path), "run", "--name", "wrapped",
+                          "--", sys.executable, "-c", "print('hello')"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert main(["--dir", str(tmp_path), "show", "wrapped"]) == 0
+    shown = capsys.readouterr().out
+    assert "state     finished (exit 0)" in shown
+    assert not [line for line in shown.splitlines() if line.strip() == "step" or line.startswith("  step")], shown
