@@ -230,19 +230,25 @@ class Reader:
 
     def _metric_ids(self, run_id: str, keys: Sequence[str] | None, stream: str,
                     host: str | None = None) -> dict[str, int]:
+        return {k: mids[0] for k, mids in self._metric_id_lists(run_id, keys, stream, host).items()}
+
+    def _metric_id_lists(self, run_id: str, keys: Sequence[str] | None, stream: str,
+                         host: str | None = None) -> dict[str, list[int]]:
+        """Per key its metric ids: one, except a system key of the run's own host sampled both before
+        and after the store had hosts ('' and the host's name)."""
         if stream != "system" or not self._has_hosts():
             rows = self._all("SELECT key, id FROM metrics WHERE run_id = ? AND stream = ? ORDER BY id",
                              (run_id, stream))
         elif host is None:  # the run's own host: its name, or '' (samples from before hosts)
             rows = self._all("SELECT key, id FROM metrics WHERE run_id = ? AND stream = ? AND (host = '' OR host = "
-                             "(SELECT coalesce(host, '') FROM runs WHERE id = ?)) ORDER BY host DESC, id",
+                             "(SELECT coalesce(host, '') FROM runs WHERE id = ?)) ORDER BY id",
                              (run_id, stream, run_id))
         else:
             rows = self._all("SELECT key, id FROM metrics WHERE run_id = ? AND stream = ? AND host = ? ORDER BY id",
                              (run_id, stream, host))
-        ids: dict[str, int] = {}
+        ids: dict[str, list[int]] = {}
         for k, mid in rows:
-            ids.setdefault(k, mid)
+            ids.setdefault(k, []).append(mid)
         if keys is None:
             return ids
         return {k: ids[k] for k in keys if k in ids}
@@ -411,10 +417,14 @@ class Reader:
             own = self._all("SELECT host FROM runs WHERE id = ?", (run_id,))
             if own and own[0][0] == host:
                 host = None  # the run's own host includes its samples from before hosts were recorded
-        return {
-            key: self._all("SELECT ts, value FROM system WHERE metric_id = ? AND ts > ? ORDER BY ts", (mid, since_ts))
-            for key, mid in self._metric_ids(run_id, keys, "system", host).items()
-        }
+        out: dict[str, list[tuple[float, float | None]]] = {}
+        sql = "SELECT ts, value FROM system WHERE metric_id = ? AND ts > ? ORDER BY ts"
+        for key, mids in self._metric_id_lists(run_id, keys, "system", host).items():
+            if len(mids) == 1:
+                out[key] = self._all(sql, (mids[0], since_ts))
+            else:
+                out[key] = sorted(p for mid in mids for p in self._all(sql, (mid, since_ts)))
+        return out
 
     def logs(self, run_id: str, since_seq: int = 0, limit: int = 10_000) -> list[tuple[int, float, str, str]]:
         """Console lines (seq, ts, stream, line) after since_seq, oldest first."""
