@@ -259,7 +259,7 @@ class Plan:
     records: bool
     ranks: Ranks
     job: Job
-    takeover: bool  # the id is the job's: a stored run with it is an earlier attempt of this job (requeue)
+    takeover: bool  # a requeued SLURM job's own run id: a stored "running" owner elsewhere is its last attempt
 
 
 def plan(mode: str | None, project: str, given_id: str | None, name: str | None, group: str | None,
@@ -292,10 +292,10 @@ def plan(mode: str | None, project: str, given_id: str | None, name: str | None,
             rid = f"{rid}-rank{r.rank}"
         base = name or label
         shown = f"{base}-rank{r.rank}" if r.distributed else base
-        return Plan(rid, shown, group or label, True, r, j, derived)
+        return Plan(rid, shown, group or label, True, r, j, derived and j.restart_count > 0)
     derived = given_id is None
     rid = given_id if given_id is not None else run_id(project, key)
-    return Plan(rid, name, group, r.rank == 0, r, j, derived)
+    return Plan(rid, name, group, r.rank == 0, r, j, derived and j.restart_count > 0)
 
 
 def metadata(env: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -129,9 +129,9 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
     if job is not None and not job.records:  # a rank that does not record the job's run (rank 0 does)
         return _rank_run(job, root, project, cfg, settings, reinit)
     writer = Writer.for_store(root, durable)
-    run_id = str(id or os.environ.get("TRACKTUI_RUN_ID") or (job and job.run_id) or names.new_id())
-    if job is not None:
-        name, group = job.name, job.group
+    run_id = str(id or os.environ.get("TRACKTUI_RUN_ID") or names.new_id())
+    if job is not None:  # the job's run (its id, or the given one with the rank for distributed="all")
+        run_id, name, group = str(job.run_id), job.name, job.group
     run = _create_or_resume(
         writer, root, run_id, explicit_id=id is not None, resume=resume or None, project=project, name=name,
         config=cfg, group=group, job_type=job_type, tags=list(tags or ()), notes=notes, durable=durable,
@@ -239,9 +239,11 @@ def _create_or_resume(writer: Writer, root: Any, run_id: str, *, explicit_id: bo
     if row is not None:  # resume: continue after the last step, keep what was there
         project, last_step, created_at = row["project"], row["last_step"], row["created_at"]
         # Another live process owns it (a spawn child resuming its parent's run): join, do not take over.
-        # takeover: the id is a cluster job's, so a "running" owner is an earlier attempt of the job (requeued)
-        join = join or (not takeover and _owned_elsewhere(row["state"], row["host"], row["pid"],
-                                                          row["pid_started_at"], row["heartbeat_at"]))
+        # takeover: a requeued job's run; an owner on another host is the earlier attempt (its heartbeat may
+        # not be stale yet), so this process takes the run over. A live owner on this host is joined as ever.
+        join = join or ((not takeover or row["host"] == hostname())
+                        and _owned_elsewhere(row["state"], row["host"], row["pid"], row["pid_started_at"],
+                                             row["heartbeat_at"]))
         merged = codec.loads(row["config"])
         merged.update(config)
         config = merged

@@ -113,7 +113,11 @@ def test_plan_job_mode_rank_0_records_the_others_do_not():
              for r in range(4)]
     assert [p.records for p in plans] == [True, False, False, False]  # type: ignore[union-attr]
     assert len({p.run_id for p in plans}) == 1  # type: ignore[union-attr]
-    assert all(p.takeover for p in plans)  # type: ignore[union-attr]
+    assert not any(p.takeover for p in plans)  # type: ignore[union-attr]
+    requeued = d.plan(None, "p", None, None, None, env={**base, "SLURM_PROCID": "0", "SLURM_RESTART_COUNT": "1"})
+    assert requeued and requeued.takeover and requeued.run_id == plans[0].run_id  # type: ignore[union-attr]
+    assert not d.plan(None, "p", "mine", None, None, env={**base, "SLURM_PROCID": "0",  # type: ignore[union-attr]
+                                                          "SLURM_RESTART_COUNT": "1"}).takeover
 
 
 def test_plan_all_mode_every_rank_its_own_run_grouped_by_the_job():
@@ -139,3 +143,37 @@ def test_metadata_outside_and_inside_a_job():
     assert md["job"]["id"] == "4242"
     assert md["ranks"] == {"launcher": "torchrun", "rank": 0, "local_rank": 0, "world_size": 8,
                            "local_world_size": 4}
+
+
+def _in_job(monkeypatch, rank: int, **extra: str) -> None:
+    for k, v in {**SLURM, "SLURM_PROCID": str(rank), "SLURM_LOCALID": str(rank), "SLURM_STEP_ID": "0",
+                 "SLURM_STEP_NUM_TASKS": "2", **extra}.items():
+        monkeypatch.setenv(k, v)
+
+
+def test_init_on_rank_1_records_nothing_and_says_so_once(monkeypatch, tmp_path, capsys):
+    import tracktui
+    from tracktui.store import Reader
+
+    _in_job(monkeypatch, 1)
+    run = tracktui.init(project="p", dir=tmp_path / "s", config={"a": 1}, settings={"capture": False})
+    assert tracktui.run is run and run.ranks.rank == 1 and run.id.startswith("slurm-alps-4242-")
+    run.log({"loss": 1.0})
+    tracktui.log({"loss": 2.0})
+    run.summary["x"] = 1
+    run.config.update({"b": 2})
+    assert tracktui.init(project="p", dir=tmp_path / "s") is run  # reinit returns it, as for any run
+    run.finish()
+    err = capsys.readouterr().err
+    assert err.count("rank 1 of 2: log() and summary are not recorded here") == 1
+    with Reader(tmp_path / "s") as r:
+        assert r.runs() == []
+
+
+def test_init_all_with_a_given_id_adds_the_rank(monkeypatch, tmp_path):
+    import tracktui
+
+    _in_job(monkeypatch, 1)
+    run = tracktui.init(project="p", dir=tmp_path / "s", id="mine", distributed="all", settings={"capture": False})
+    assert (run.id, run.name, run.group) == ("mine-rank1", "slurm-4242-rank1", "slurm-4242")
+    run.finish()
