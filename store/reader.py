@@ -222,9 +222,17 @@ class Reader:
             return False
         known = getattr(self, "_hosts_conn", None)
         if known is None or known[0] is not conn:
-            cur = conn.execute("SELECT * FROM metrics LIMIT 0")
-            names = [d[0] for d in cur.description or ()]
-            cur.fetchall()
+            try:
+                cur = conn.execute("SELECT * FROM metrics LIMIT 0")
+                names = [d[0] for d in cur.description or ()]
+                cur.fetchall()
+            except self.engine.read_errors() as e:
+                if not isinstance(self.root, StoreURL):
+                    raise
+                self._conn = None
+                conn.close()
+                raise StoreError(f"reading the tracktui store {self.root} failed: "
+                                 f"{' '.join(str(e).split())[:300]}") from e
             known = self._hosts_conn = (conn, "host" in names)
         return bool(known[1])
 

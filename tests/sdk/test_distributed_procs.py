@@ -282,3 +282,23 @@ def test_torchrun_on_two_hosts_through_a_c10d_rendezvous_is_one_run_with_both_no
     # which agent's worker gets rank 0 is the rendezvous's choice: that node is the run's host
     assert run.host in ("nodea", "nodeb")
     _ddp_check(store, 4, [run.host, "nodeb" if run.host == "nodea" else "nodea"])
+
+
+@needs_torch
+def test_torchrun_static_rendezvous_one_run_per_launch(tmp_path):
+    """Without --standalone or --rdzv-id torchrun's rendezvous id is "none": the ranks agree on their launcher
+    process instead, so each launch is one run and a second launch on the same port is a new run."""
+    store = tmp_path / "store"
+    script = tmp_path / "ddp.py"
+    script.write_text(textwrap.dedent(DDP_SCRIPT))
+    for _ in range(2):
+        p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                            "--master-port", str(_free_port()), str(script)],
+                           env=_env(store, GLOO_SOCKET_IFNAME="lo"), capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stdout + p.stderr
+    with Reader(store) as r:
+        runs = r.runs()
+        assert len(runs) == 2 and all(x.id.startswith("launch-") for x in runs)
+        for x in runs:
+            assert r.history(x.id)["allreduced"] == [(s, float(1 + 2 * s)) for s in range(20)]
+            assert x.metadata["ranks"]["world_size"] == 2
