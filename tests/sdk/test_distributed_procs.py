@@ -45,9 +45,20 @@ except ImportError:
     TORCH = "torch is not installed (pip install torch==2.13.0 for the torchrun tests)"
 needs_torch = pytest.mark.skipif(TORCH is not None, reason=str(TORCH))
 
+WAIT_SAMPLED = """
+def wait_sampled(run, n=2):
+    # until this process's system sampler (if it has one) has stored n samples: no test waits on a clock
+    from tracktui import capture
+    sampler = getattr(run, "_sampler", None) or getattr(capture.session(run), "sampler", None)
+    deadline = time.monotonic() + 120
+    while sampler is not None and sampler.samples < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+"""
+
 RANK_SCRIPT = """
 import os, sys, time
 import tracktui
+""" + WAIT_SAMPLED + """
 
 rank = int(os.environ["SLURM_PROCID"])
 attempt = int(os.environ.get("SLURM_RESTART_COUNT", "0"))
@@ -62,7 +73,7 @@ if sys.argv[2] == "hang":
     sys.stdout.write("ready\\n")
     sys.stdout.flush()
     time.sleep(600)
-time.sleep(float(sys.argv[2]))  # long enough for a few system samples
+wait_sampled(run)
 run.finish()
 """
 
@@ -157,7 +168,7 @@ def test_slurm_job_on_two_nodes_is_one_run_and_a_killed_requeued_job_continues_i
     assert first.id.startswith("slurm-testcluster-4242-")
 
     # attempt 1: requeued onto two other nodes, SLURM_RESTART_COUNT=1: the same run continues after step 29
-    outs = _wait_all(_start_job(tmp_path, store, ["nodec", "noded"], 2, restart=1, steps=10, tail="1.0"))
+    outs = _wait_all(_start_job(tmp_path, store, ["nodec", "noded"], 2, restart=1, steps=10, tail="done"))
     assert "resumed at step 30" in outs[0][1]
     assert "rank 1 of 4: log() and summary are not recorded here" in outs[1][1]
     run = _only_run(store)
@@ -189,7 +200,7 @@ def test_slurm_job_on_two_nodes_is_one_run_and_a_killed_requeued_job_continues_i
 @needs_hosts
 def test_distributed_all_gives_every_rank_its_own_run_grouped_by_the_job(tmp_path):
     store = tmp_path / "store"
-    _wait_all(_start_job(tmp_path, store, ["nodea", "nodeb"], 1, restart=0, steps=5, tail="0.5", MODE="all"))
+    _wait_all(_start_job(tmp_path, store, ["nodea", "nodeb"], 1, restart=0, steps=5, tail="done", MODE="all"))
     with Reader(store) as r:
         runs = sorted(r.runs(), key=lambda x: x.name)
         assert [x.name for x in runs] == ["slurm-4242-rank0", "slurm-4242-rank1"]
@@ -206,6 +217,7 @@ import os, sys, time
 import torch
 import torch.distributed as dist
 import tracktui
+""" + WAIT_SAMPLED + """
 
 dist.init_process_group("gloo")
 rank, world = dist.get_rank(), dist.get_world_size()
@@ -216,7 +228,7 @@ for step in range(20):
     dist.all_reduce(t)  # a real collective: every rank takes part in every step
     run.log({"allreduced": t.item(), "rank": rank})
 run.summary["who"] = rank
-time.sleep(1.0)
+wait_sampled(run)
 dist.barrier()
 run.finish()
 dist.destroy_process_group()
