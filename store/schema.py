@@ -231,6 +231,8 @@ class StoreVersionError(StoreError):
 
 
 def _check_network_fs(root: Path) -> None:
+    if os.environ.get("TRACKTUI_SHARED", "").strip().lower() in ("0", "false", "no", "off"):
+        return  # the user knows SQLite is safe there (store/shared.py: shared mode otherwise)
     fs = filesystem_type(root)
     if fs and (fs in NETWORK_FS or fs.startswith("nfs")):
         raise StoreError(
