@@ -399,12 +399,20 @@ class SegmentWriter(Writer):
 
     def close(self, timeout: float | None = None) -> bool:
         ok = super().close(timeout)
+        self._report_unpublished()
+        return ok
+
+    def _loop(self) -> None:
+        super()._loop()
+        self._report_unpublished()
+
+    def _report_unpublished(self) -> None:
+        """One message counting what never reached the shared filesystem (never silently gone)."""
         left = self.unpublished
         if left:
             report.once(f"shared-unpublished:{self.dir}",
                         f"tracktui: {left} records could not be published to the shared store {self.target} "
-                        f"(it could not be written) and are lost")
-        return ok
+                        f"(it could not be written: {self.dir}) and are lost")
 
 
 # ---------------------------------------------------------------- readers: folding into the local cache
@@ -555,12 +563,29 @@ def fold(root: Path, cache: Path, conn: Any = None) -> FoldResult:
             done = progress.get(key, 0)
             items: list[tuple[int, Record]] = []
             upto = done
-            for sf in seg_files(d):
-                if sf.last < upto:
-                    continue
-                data = _read(sf.path)
-                if data is None:  # merged away by compact meanwhile: the merged file next time
-                    break
+            files = seg_files(d)
+            listed = {sf.path.name for sf in files}
+            i = 0
+            while True:
+                if i < len(files):
+                    sf = files[i]
+                    i += 1
+                    if sf.last < upto:
+                        continue
+                    data = _read(sf.path)
+                    if data is None:  # merged away by compact meanwhile: the merged file next time
+                        break
+                else:
+                    # The next segment by its exact name: a directory listing may be cached for seconds
+                    # (sshfs, NFS attribute caches); a lookup by name is not held back as long.
+                    name = _seg_name(upto, upto)
+                    if name in listed:
+                        break
+                    data = _read(d / name)
+                    if data is None:
+                        break
+                    listed.add(name)
+                    sf = SegFile(d / name, upto, upto)
                 result.segments += 1
                 parsed = parse(data)
                 if parsed.version is None:
@@ -668,3 +693,20 @@ def compact(root: Path, max_bytes: int = 64 * 2**20, min_files: int = 2) -> Comp
             covered_to = max(covered_to, sf.last)
         flush_group()
     return result
+
+
+def compact_command(store: Any) -> int:
+    """`tracktui [--dir D] compact`: merge the segments of a shared store; prints what it did."""
+    import sys
+
+    from .location import resolve_store
+    from .shared import is_shared
+
+    root = resolve_store(store)
+    if not isinstance(root, Path) or not is_shared(root):
+        print(f"tracktui: {root} is not a shared store (nothing to compact)", file=sys.stderr)
+        return 2
+    r = compact(root)
+    print(f"merged {r.merged_files} segment files into {r.written_files} ({r.records} records) in {root}"
+          + (f"; left alone: {len(r.kept)} damaged or foreign files" if r.kept else ""), file=sys.stderr)
+    return 0
