@@ -4,9 +4,9 @@ SQLite's locks and WAL index (shared memory) are unsafe on a network filesystem,
 one store on a cluster. In shared mode each writer process appends its records to segment files of its own
 (store/segments.py) and every reader folds the published segments into a SQLite cache on its local disk.
 
-    is_shared(root)     TRACKTUI_SHARED=1 forces shared mode, TRACKTUI_SHARED=0 forbids it (the user knows
-                        SQLite is safe there); else a store that holds segments, or a root on a network
-                        filesystem, is shared.
+    is_shared(root)     init(settings={"shared": True/False}) or TRACKTUI_SHARED=1/0 force shared mode or
+                        SQLite (the user knows SQLite is safe there); else a store marked shared, or a root
+                        on a network filesystem that holds no SQLite store, is shared.
     cache_root(root)    the local SQLite store readers fold the segments into:
                         $XDG_CACHE_HOME/tracktui/shared/<digest of the root's path> (~/.cache without it).
     reader_root(target) what a Reader opens for a store: the folded cache of a shared root (kept current by a
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .paths import NETWORK_FS, filesystem_type
+from .paths import DB_NAME, NETWORK_FS, filesystem_type
 
 ENV_SHARED = "TRACKTUI_SHARED"
 ENV_CACHE = "XDG_CACHE_HOME"
@@ -60,6 +60,21 @@ def forced() -> bool | None:
     return None
 
 
+_overrides: dict[Path, bool] = {}  # init(settings={"shared": ...}) of this process, per root
+
+
+def force(root: Path, value: bool) -> None:
+    """init(settings={"shared": True/False}): this process writes and reads the store at root in shared mode,
+    or in SQLite mode (the user knows it is safe there), whatever the filesystem."""
+    _overrides[root.absolute()] = bool(value)
+
+
+def forced_for(root: Path) -> bool | None:
+    """The user's choice for root: init's setting, else TRACKTUI_SHARED, else None (detect)."""
+    v = _overrides.get(root.absolute())
+    return v if v is not None else forced()
+
+
 _detected: dict[Path, tuple[float, bool]] = {}
 DETECT_TTL = 10.0  # seconds a detection is reused (readers are opened many times a second)
 
@@ -67,7 +82,7 @@ DETECT_TTL = 10.0  # seconds a detection is reused (readers are opened many time
 def is_shared(root: Path, force: bool | None = None) -> bool:
     """Whether the store at root is written and read in shared mode (never raises)."""
     if force is None:
-        force = forced()
+        force = forced_for(root)
     if force is not None:
         return force
     key = root.absolute()
@@ -76,7 +91,9 @@ def is_shared(root: Path, force: bool | None = None) -> bool:
     if hit is not None and now - hit[0] < DETECT_TTL:
         return hit[1]
     try:
-        found = (root / MARKER).is_file() or network_fs(filesystem_type(root))
+        # a store written in shared mode is marked; a SQLite store there was the user's choice (SHARED=0)
+        found = (root / MARKER).is_file() or (
+            not (root / DB_NAME).exists() and network_fs(filesystem_type(root)))
     except OSError:
         found = False
     _detected[key] = (now, found)

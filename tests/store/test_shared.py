@@ -350,3 +350,17 @@ def test_sync_and_compact_commands(mount, tmp_path):
     with Reader(local) as rd:
         (rec,) = rd.runs()
         assert rec.state == "finished" and rec.summary["done"] is True and rec.config == {"n": 1000}
+
+
+def test_tracktui_shared_0_keeps_sqlite_on_the_mount(mount, tmp_path):
+    store = mount.mnt / "sqlite-store"
+    p, _ = _start_writer(tmp_path, store, "sq", 200, every=100, TRACKTUI_SHARED="0")
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert (mount.remote / "sqlite-store" / "tracktui.db").exists()
+    assert not (mount.remote / "sqlite-store" / shared.MARKER).exists()
+    shared._detected.clear()
+    assert not shared.is_shared(store)  # a reader without the setting reads the SQLite store there
+    with Reader(store) as r:
+        assert r.root == store
+        assert [x.id for x in r.runs()] == ["sq"]
