@@ -378,3 +378,28 @@ def test_sigterm_publishes_what_was_logged_and_the_killed_state(mount, tmp_path)
     with Reader(cache) as r:
         (rec,) = r.runs()
     assert rec.state == "killed" and rec.last_step == got[-1][0]
+
+
+def test_writers_on_two_hosts_each_get_a_directory_and_a_third_host_reads_both(mount, tmp_path):
+    """Hosts as UTS namespaces (unshare --uts): node-a and node-b write, this host reads."""
+    probe = subprocess.run(["unshare", "--uts", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"unshare --uts is not allowed here: {probe.stderr.decode(errors='replace').strip()}")
+    store = mount.mnt / "store"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    procs = []
+    for host in ("node-a", "node-b"):
+        cmd = (f"hostname {host} && exec {sys.executable} {script} {store} run-{host} 800 100 "
+               f"{tmp_path / ('c-' + host)} 0")
+        procs.append(subprocess.Popen(["unshare", "--uts", "sh", "-c", cmd], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, env=_env(tmp_path)))
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert sorted(h.name for h in (mount.remote / "store" / shared.SEGMENTS_DIR).iterdir()) == ["node-a", "node-b"]
+    shared._detected.clear()
+    with Reader(store) as r:
+        runs = {x.id: x for x in r.runs()}
+    assert {rid: (x.host, x.state, x.last_step) for rid, x in runs.items()} == {
+        "run-node-a": ("node-a", "finished", 799), "run-node-b": ("node-b", "finished", 799)}
