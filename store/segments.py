@@ -53,6 +53,9 @@ MAGIC = b"tracktui-segment "
 PUBLISH_INTERVAL = 1.0  # seconds between publications of a writer with records waiting (at most 2 s: README)
 PENDING_MAX = 256 * 2**20  # bytes of encoded records waiting to be published before log() feels back-pressure
 FOLD_CHUNK = 20_000  # records per fold transaction
+SELF_COMPACT_EVERY = 100  # publications after which a writer merges its own small segment files
+QUIET_AFTER = 60.0  # seconds without a new segment after which a reader looks at a writer less often
+QUIET_EVERY = 10.0  # seconds between two looks at such a quiet writer (a live one publishes every 5 s at least)
 _NAME = re.compile(r"^(\d{10})-(\d{10})\.seg$")
 _TMP_MAX_AGE = 3600.0  # seconds after which compact removes a temp file a killed writer left
 
@@ -422,6 +425,11 @@ class SegmentWriter(Writer):
         data = b"".join([_header(), *(line(seq, e) for e in self._pending)])
         publish_file(self.dir, _seg_name(seq, seq), data)
         self._seq = seq + 1
+        if self._seq % SELF_COMPACT_EVERY == 0:  # a long run leaves hundreds of files, not one per second
+            try:
+                compact_dir(self.dir, CompactResult(), max_bytes=16 * 2**20, max_file=2**20)
+            except Exception:  # noqa: BLE001 - the small files stay; readers read them as they are
+                pass
         self.published += len(self._pending)
         self._pending = []
         self._pending_bytes = 0
@@ -630,9 +638,13 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def fold(root: Path, cache: Path, conn: Any = None) -> FoldResult:
+def fold(root: Path, cache: Path, conn: Any = None, seen: dict[str, list[float]] | None = None) -> FoldResult:
     """Fold what the writers of the shared store at root published since the last fold into the local
-    SQLite store at cache (made if missing). Idempotent; safe to run in several processes at once."""
+    SQLite store at cache (made if missing). Idempotent; safe to run in several processes at once.
+
+    seen (a reader folding again and again keeps it): per writer, when something new came last and when it
+    was last looked at; a writer quiet for QUIET_AFTER (ended: a live one publishes a heartbeat every 5 s)
+    is looked at every QUIET_EVERY only, so a store of thousands of ended runs does not slow each fold."""
     from . import schema
 
     own = conn is None
@@ -645,7 +657,14 @@ def fold(root: Path, cache: Path, conn: Any = None) -> FoldResult:
     try:
         conn.execute(_PROGRESS_SQL)
         progress = dict(conn.execute("SELECT writer, next_seq FROM shared_progress").fetchall())
+        mono = time.monotonic()
         for key, d in writer_dirs(root):
+            info = None if seen is None else seen.get(key)
+            if info is not None and mono - info[0] > QUIET_AFTER and mono - info[1] < QUIET_EVERY:
+                continue
+            if seen is not None:
+                info = seen.setdefault(key, [mono, mono])
+                info[1] = mono
             done = progress.get(key, 0)
             items: list[tuple[int, Record]] = []
             upto = done
@@ -697,6 +716,8 @@ def fold(root: Path, cache: Path, conn: Any = None) -> FoldResult:
                     items = []
             if upto > done:
                 result.records += _apply(conn, metric_ids, key, items, upto)
+                if info is not None:
+                    info[0] = mono
     finally:
         if gc_was:
             gc.enable()
@@ -722,65 +743,76 @@ def compact(root: Path, max_bytes: int = 64 * 2**20, min_files: int = 2) -> Comp
     a merged file is published (temp, fsync, rename) before the files it covers are removed; its lines are
     the originals, verbatim, so no record is dropped. Damaged, foreign and newer files are left alone."""
     result = CompactResult()
-    now = time.time()
     for _key, d in writer_dirs(root):
-        try:
-            for n in os.listdir(d):
-                if n.startswith(".") and n.endswith(".tmp"):
-                    p = d / n
-                    try:
-                        if now - p.stat().st_mtime > _TMP_MAX_AGE:
-                            p.unlink()
-                            result.removed_temps += 1
-                    except OSError:
-                        pass
-        except OSError:
-            continue
-        files = seg_files(d)
-        covered_to = -1
-        group: list[tuple[SegFile, Parsed]] = []
-        size = 0
-
-        def flush_group() -> None:
-            nonlocal group, size
-            if len(group) >= min_files:
-                first, last = group[0][0].first, group[-1][0].last
-                data = b"".join([_header(), *(ln for _, p in group for ln in p.lines)])
-                publish_file(d, _seg_name(first, last), data)
-                result.written_files += 1
-                result.records += sum(len(p.records) for _, p in group)
-                for sf, _ in group:
-                    if sf.path.name != _seg_name(first, last):
-                        try:
-                            sf.path.unlink()
-                        except FileNotFoundError:
-                            pass
-                        result.merged_files += 1
-            group, size = [], 0
-
-        for sf in files:
-            if sf.last <= covered_to:  # covered by a merged file published before (a compact cut short)
-                try:
-                    sf.path.unlink()
-                except FileNotFoundError:
-                    pass
-                continue
-            data = _read(sf.path)
-            if data is None:
-                continue
-            parsed = parse(data, keep_lines=True)
-            if parsed.version is None or parsed.version > VERSION or parsed.bad or sf.first <= covered_to:
-                flush_group()
-                result.kept.append(str(sf.path))
-                covered_to = max(covered_to, sf.last)
-                continue
-            if group and (sf.first != group[-1][0].last + 1 or size + len(data) > max_bytes):
-                flush_group()
-            group.append((sf, parsed))
-            size += len(data)
-            covered_to = max(covered_to, sf.last)
-        flush_group()
+        compact_dir(d, result, max_bytes, min_files)
     return result
+
+
+def compact_dir(d: Path, result: CompactResult, max_bytes: int = 64 * 2**20, min_files: int = 2,
+                max_file: int | None = None) -> None:
+    """compact() for one writer directory; files over max_file bytes are left as they are (a writer merging
+    its own small segments does not rewrite its big merged ones again and again)."""
+    now = time.time()
+    try:
+        for n in os.listdir(d):
+            if n.startswith(".") and n.endswith(".tmp"):
+                p = d / n
+                try:
+                    if now - p.stat().st_mtime > _TMP_MAX_AGE:
+                        p.unlink()
+                        result.removed_temps += 1
+                except OSError:
+                    pass
+    except OSError:
+        return
+    files = seg_files(d)
+    covered_to = -1
+    group: list[tuple[SegFile, Parsed]] = []
+    size = 0
+
+    def flush_group() -> None:
+        nonlocal group, size
+        if len(group) >= min_files:
+            first, last = group[0][0].first, group[-1][0].last
+            data = b"".join([_header(), *(ln for _, p in group for ln in p.lines)])
+            publish_file(d, _seg_name(first, last), data)
+            result.written_files += 1
+            result.records += sum(len(p.records) for _, p in group)
+            for sf, _ in group:
+                if sf.path.name != _seg_name(first, last):
+                    try:
+                        sf.path.unlink()
+                    except FileNotFoundError:
+                        pass
+                    result.merged_files += 1
+        group, size = [], 0
+
+    for sf in files:
+        if sf.last <= covered_to:  # covered by a merged file published before (a compact cut short)
+            try:
+                sf.path.unlink()
+            except FileNotFoundError:
+                pass
+            continue
+        data = _read(sf.path)
+        if data is None:
+            continue
+        if max_file is not None and len(data) > max_file:
+            flush_group()
+            covered_to = max(covered_to, sf.last)
+            continue
+        parsed = parse(data, keep_lines=True)
+        if parsed.version is None or parsed.version > VERSION or parsed.bad or sf.first <= covered_to:
+            flush_group()
+            result.kept.append(str(sf.path))
+            covered_to = max(covered_to, sf.last)
+            continue
+        if group and (sf.first != group[-1][0].last + 1 or size + len(data) > max_bytes):
+            flush_group()
+        group.append((sf, parsed))
+        size += len(data)
+        covered_to = max(covered_to, sf.last)
+    flush_group()
 
 
 def compact_command(store: Any) -> int:

@@ -128,13 +128,14 @@ class Folder:
         self.folded_at = 0.0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._seen: dict[str, list[float]] = {}  # segments.fold's per-writer activity
 
     def fold_now(self) -> None:
         from . import report, segments
 
         with self._lock:
             try:
-                segments.fold(self.root, self.cache)
+                segments.fold(self.root, self.cache, seen=self._seen)
             except Exception as e:  # noqa: BLE001 - the reader shows what the cache holds; next fold retries
                 report.once(f"fold:{self.root}:{type(e).__name__}",
                             f"tracktui: folding the shared store {self.root} into {self.cache} failed "

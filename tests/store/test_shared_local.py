@@ -67,3 +67,38 @@ def test_segment_lines_carry_a_checksum():
         assert p.records in ([], parsed.records) and (p.records == [] or p.bad == 0)
     assert segments.parse(b"not a segment\n").version is None
     assert segments.parse(b"tracktui-segment 2\n" + segments.line(0, enc)).records == []
+
+
+def test_a_writer_merges_its_own_small_segments(tmp_path):
+    store = tmp_path / "store"
+    run = tracktui.init(project="p", dir=str(store), settings={"shared": True})
+    w = run._writer_for_this_process()
+    for step in range(2 * segments.SELF_COMPACT_EVERY + 20):
+        run.log({"x": step * 2}, step=step)
+        assert w.flush(30)  # one publication each
+    run.finish()
+    (wdir,) = [d for _, d in segments.writer_dirs(store)]
+    files = segments.seg_files(wdir)
+    assert len(files) < 40, [f.path.name for f in files]
+    with Reader(store) as r:
+        (rec,) = r.runs()
+        assert r.history(rec.id, ["x"])["x"] == [(s, s * 2) for s in range(2 * segments.SELF_COMPACT_EVERY + 20)]
+
+
+def test_a_quiet_writer_is_looked_at_less_often_but_not_forgotten(tmp_path, monkeypatch):
+    store = tmp_path / "store"
+    run = tracktui.init(project="p", dir=str(store), settings={"shared": True})
+    run.log({"x": 1}, step=0)
+    run.finish()
+    cache = tmp_path / "c"
+    seen: dict[str, list[float]] = {}
+    assert segments.fold(store, cache, seen=seen).records > 0
+    (key,) = seen
+    seen[key][0] -= segments.QUIET_AFTER + 1  # nothing new for a minute: quiet
+    (_, d), = segments.writer_dirs(store)
+    n = len(segments.seg_files(d))
+    late = segments.line(n, segments.encode_record(("log", run.id, 1.0, "stdout", "late line")))
+    segments.publish_file(d, segments._seg_name(n, n), segments._header() + late)
+    assert segments.fold(store, cache, seen=seen).records == 0  # looked at a moment ago
+    seen[key][1] -= segments.QUIET_EVERY + 1
+    assert segments.fold(store, cache, seen=seen).records == 1  # and again after QUIET_EVERY
