@@ -129,6 +129,7 @@ class Folder:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._seen: dict[str, list[float]] = {}  # segments.fold's per-writer activity
+        self._stop = threading.Event()
 
     def fold_now(self) -> None:
         from . import report, segments
@@ -149,9 +150,13 @@ class Folder:
         self._thread.start()
 
     def _loop(self) -> None:
-        while True:
-            time.sleep(FOLD_INTERVAL)
+        while not self._stop.wait(FOLD_INTERVAL):
             self.fold_now()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
 
 
 def folder(root: Path) -> Folder:
@@ -166,6 +171,15 @@ def folder(root: Path) -> Folder:
         f.fold_now()
         f.start()
     return f
+
+
+def stop_folders() -> None:
+    """Stop every fold thread of this process (the next Reader of a shared root starts one again)."""
+    with _folders_lock:
+        folders = list(_folders.values())
+        _folders.clear()
+    for f in folders:
+        f.stop()
 
 
 def reader_root(target: Any) -> Any:

@@ -69,6 +69,7 @@ def mount(tmp_path, monkeypatch):
     try:
         yield m
     finally:
+        shared.stop_folders()
         m.stop()
 
 
@@ -403,3 +404,32 @@ def test_writers_on_two_hosts_each_get_a_directory_and_a_third_host_reads_both(m
         runs = {x.id: x for x in r.runs()}
     assert {rid: (x.host, x.state, x.last_step) for rid, x in runs.items()} == {
         "run-node-a": ("node-a", "finished", 799), "run-node-b": ("node-b", "finished", 799)}
+
+
+async def test_the_app_shows_a_shared_store_live(mount, tmp_path):
+    from tracktui.tui.app import make_app
+    from tracktui.tui.screens.runs import RunsScreen
+    from tracktui.tui.widgets.runs_table import RunsTable
+
+    store = mount.mnt / "store"
+    p, confirm = _start_writer(tmp_path, store, "live", 10**7, every=100, pause=0.001)
+    try:
+        _wait_confirmed(p, confirm, 199)
+        shared._detected.clear()
+        app = make_app(store_dir=store, poll_interval=0.3)
+        async with app.run_test(size=(160, 30)) as pilot:
+            async def until(cond, timeout=90.0):  # type: ignore[no-untyped-def]
+                end = time.monotonic() + timeout
+                while not cond():
+                    assert time.monotonic() < end, "not reached in time"
+                    await pilot.pause(0.1)
+
+            await until(lambda: isinstance(app.screen, RunsScreen) and app.screen.loaded)
+            table = app.screen.query_one(RunsTable)
+            await until(lambda: "live" in table.model)
+            first = table.model["live"].last_step or 0
+            await until(lambda: (table.model["live"].last_step or 0) > first + 100)  # live, through the fold
+            assert table.model["live"].state == "running"
+    finally:
+        p.kill()
+        p.wait(30)
