@@ -44,7 +44,14 @@ from .schema import StoreError
 from .shared import MARKER, SEGMENTS_DIR
 from .spool import Unspoolable, _enc
 from .writer import (
-    HANDLERS, HEARTBEAT_INTERVAL, MAX_QUEUED, Batch, Record, Writer, _prepare, _report_dropped,
+    HANDLERS,
+    HEARTBEAT_INTERVAL,
+    MAX_QUEUED,
+    Batch,
+    Record,
+    Writer,
+    _prepare,
+    _report_dropped,
     apply_run_updates,
 )
 
