@@ -433,3 +433,69 @@ async def test_the_app_shows_a_shared_store_live(mount, tmp_path):
     finally:
         p.kill()
         p.wait(30)
+
+
+HUNG_WRITER = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+    import tracktui
+    store, flags = sys.argv[1], Path(sys.argv[2])
+    run = tracktui.init(project="shared", id="hung", name="hung", dir=store)
+    for step in range(1000):
+        run.log({"loss": step * 0.5}, step=step)
+    assert run._writer_for_this_process().flush(60)
+    (flags / "published").write_text("1")
+    while not (flags / "hung").exists():
+        time.sleep(0.02)
+    for step in range(1000, 6000):  # the mount is hung: log() must not wait for it
+        run.log({"loss": step * 0.5}, step=step)
+    (flags / "logged").write_text("1")
+    run.finish()
+""")
+
+
+def test_a_hung_mount_does_not_block_log(mount, tmp_path):
+    """sshd's session processes stopped (SIGSTOP): every filesystem call on the mount hangs. 5,000 log()
+    calls (under the queue's bound) still return; once the server goes on, everything is published."""
+    store = mount.mnt / "store"
+    script = tmp_path / "hung.py"
+    script.write_text(HUNG_WRITER)
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    p = subprocess.Popen([sys.executable, str(script), str(store), str(flags)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=_env(tmp_path))
+    sessions: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not (flags / "published").exists():
+            assert p.poll() is None and time.monotonic() < deadline, p.stderr.read() if p.stderr else ""
+            time.sleep(0.05)
+        assert mount.sshd is not None
+        todo = [mount.sshd.pid]
+        while todo:  # the connection's processes: every descendant of the listening sshd
+            out = subprocess.run(["pgrep", "-P", str(todo.pop())], capture_output=True, text=True).stdout
+            kids = [int(x) for x in out.split()]
+            sessions += kids
+            todo += kids
+        assert sessions, "no sshd session process to stop"
+        def published() -> list[str]:  # seen on the server's side, not through the mount
+            return sorted(f.name for f in (mount.remote / "store" / shared.SEGMENTS_DIR).rglob("*.seg"))
+
+        for pid in sessions:
+            os.kill(pid, signal.SIGSTOP)
+        before = published()
+        (flags / "hung").write_text("1")
+        deadline = time.monotonic() + 120
+        while not (flags / "logged").exists():  # log() returned 5,000 times while nothing reached the mount
+            assert p.poll() is None and time.monotonic() < deadline, "log() blocked on the hung mount"
+            time.sleep(0.05)
+        time.sleep(2 * segments.PUBLISH_INTERVAL + 0.5)
+        assert published() == before  # the mount was hung indeed: no publication went through
+    finally:
+        for pid in sessions:
+            os.kill(pid, signal.SIGCONT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    cache = tmp_path / "cache-hung"
+    _fold(store, cache)
+    assert _steps(cache, "hung") == [(s, s * 0.5) for s in range(6000)]
