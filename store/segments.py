@@ -5,12 +5,14 @@ Layout of a shared store root (no SQLite file, lock or WAL is ever opened there)
     tracktui-shared.json                        marks the root as shared (readers need no setting)
     segments/<host>/<pid>-<random>/             one directory per writer process, written by it alone
         0000000000-0000000000.seg               segment 0, published atomically (temp name, fsync, rename)
-        0000000001-0000000003.seg               segments 1 to 3, merged by `tracktui compact`
-        files/<run id>/...                      (run.dir stays root/files/<run id>, as in local mode)
+        0000000001-0000000003.seg               segments 1 to 3, merged (`tracktui compact`, or the writer)
+    files/<run id>/                             run.dir, as in local mode
 
 A segment file is a header line, `tracktui-segment <version>`, then one line per record:
 `<crc32 of the body, 8 hex digits> <body>` where the body is `[seq, record]` in the spool's tagged JSON
-(store/spool.py: tuples, bytes, NaN, Inf and -0.0 kept exactly; nothing is unpickled or evaluated). A
+(store/spool.py: tuples, bytes, NaN, Inf and -0.0 kept exactly; nothing is unpickled or evaluated), or, for
+a history record of plain values, the short form `[seq, ["H", run_id, step, ts, [[key, value, kind, text],
+...], rewrite]]`. A
 record is the tuple the writer's handlers take (history, system, log, file, media, run columns) or
 `("run_insert", fields)`, so a segment carries everything local mode stores, and readers fold it with the
 same handlers into their cache. A line whose checksum does not match (a torn or foreign tail) is skipped and
