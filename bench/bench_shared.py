@@ -172,8 +172,31 @@ def run_all(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> None:
         t0 = time.perf_counter()
         res = segments.fold(store, tmp / "fresh-cache")
         ft = time.perf_counter() - t0
+        # baseline: the same records, already decoded, through the local writer's handlers into a fresh store
+        from tracktui.store import schema
+        from tracktui.store.engine import SQLITE
+        from tracktui.store.writer import write_batch
+
+        recs = []
+        for _, d in segments.writer_dirs(store):
+            for sf in segments.seg_files(d):
+                recs += [r for _, r in segments.parse(sf.path.read_bytes()).records]
+        conn = schema.connect_writer(tmp / "baseline")
+        for r in recs:
+            if r[0] == "run_insert":
+                from tracktui.store.writer import insert_run
+
+                insert_run(conn, r[1])
+        rest = [r for r in recs if r[0] != "run_insert"]
+        ids: dict = {}
+        t0 = time.perf_counter()
+        for i in range(0, len(rest), segments.FOLD_CHUNK):
+            write_batch(conn, SQLITE, ids, rest[i:i + segments.FOLD_CHUNK])
+        bt = time.perf_counter() - t0
+        conn.close()
         print(f"fold: {res.records:,} records ({res.segments} segments) in {ft:.2f} s = {res.records / ft:,.0f} "
-              f"records/s ({k * n / ft:,.0f} points/s)")
+              f"records/s ({k * n / ft:,.0f} points/s); baseline, the same records already decoded through the "
+              f"local writer's handlers: {len(rest) / bt:,.0f} records/s (fold = {bt / ft:.2f} of it)")
 
         # 4. first paint of R runs
         many = m.mnt / "runs"

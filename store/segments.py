@@ -144,7 +144,7 @@ def _record(obj: Any) -> tuple[int, Record]:
         raise ValueError("shape")
     seq, rec = obj
     if type(rec) is list and rec and rec[0] == "H" and len(rec) == 6:
-        rec = ("history", rec[1], rec[2], rec[3], [tuple(i) for i in rec[4]], rec[5])
+        rec = ("history", rec[1], rec[2], rec[3], rec[4], rec[5])  # items stay [key, value, kind, text] lists
     if type(rec) is not tuple or not rec or type(rec[0]) is not str:
         raise ValueError("shape")
     return seq, rec
