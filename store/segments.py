@@ -463,13 +463,14 @@ class SegmentWriter(Writer):
         raise StoreError(f"the shared store {self.target} has no database to run this on (artifacts are not "
                          "kept in shared mode yet: use a local store, or PostgreSQL)")
 
-    def _cache_query(self, sql: str, params: tuple[Any, ...]) -> Any:
+    def _cache_query(self, sql: str, params: tuple[Any, ...], fold_first: bool = True) -> Any:
         from . import schema
         from .shared import cache_root
 
         cache = cache_root(self.target)
         try:
-            fold(self.target, cache)
+            if fold_first:
+                fold(self.target, cache)
             conn = schema.connect_reader(cache)
         except Exception as e:  # noqa: BLE001 - init() goes on as for a new run
             report.once(f"shared-cache:{self.target}", f"tracktui: the shared store {self.target} could not be "
@@ -489,7 +490,8 @@ class SegmentWriter(Writer):
         return None if row is None else dict(zip(_RUN_ROW, row, strict=True))
 
     def count_runs(self, project: str) -> int:
-        row = self._cache_query("SELECT count(*) FROM runs WHERE project = ?", (project,))
+        # only for a new run's name: the cache as run_row() just folded it
+        row = self._cache_query("SELECT count(*) FROM runs WHERE project = ?", (project,), fold_first=False)
         return 0 if row is None else int(row[0])
 
     def save_run(self, fields: dict[str, Any]) -> None:
