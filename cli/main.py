@@ -5,6 +5,7 @@
     tracktui show RUN [--json]              one run: state, config, summary, metric keys
     tracktui export RUN --format csv|json   the run's history on stdout
     tracktui sync [--from SRC] [--to DST]   send spooled records to DST; with --from, copy SRC's runs too
+    tracktui compact                        merge a shared store's segment files (safe while writers run)
     tracktui artifact ls [--project P]      artifact versions: name, version, aliases, files, size, run
     tracktui artifact get NAME[:VER] [--root DIR]   write an artifact's files to a directory
 
@@ -98,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--project", dest="sync_project", help="only this project's runs (with --from)")
     sync.add_argument("--run", dest="sync_runs", action="append", help="only this run (id or name; repeatable)")
 
+    sub.add_parser("compact", help="merge a shared store's segment files (safe while writers run)")
+
     demo = sub.add_parser("demo", help="start a simulated training run and open the app on it")
     demo.add_argument("--dir", dest="demo_dir", help="store root (default: the normal root)")
     demo.add_argument("--steps", type=int, default=20_000, help="steps of the live run")
@@ -142,6 +145,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.artifact_command == "ls":
             return cmd_artifact_ls(store, project, args.type, args.json)
         return cmd_artifact_get(store, args.ref, project, args.root, args.type)
+    if args.command == "compact":
+        from tracktui.store.segments import compact_command
+
+        return compact_command(store)
     if args.command == "demo":
         return cmd_demo(args.demo_dir or args.dir, args.steps, args.no_app)
     return cmd_app(store, args.project)

@@ -15,9 +15,11 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from tracktui.store import codec
+from tracktui.store import shared as shared_mode
 from tracktui.store.location import resolve_store
 from tracktui.store.procinfo import hostname, process_start_time
 from tracktui.store.reader import derive_state
@@ -123,6 +125,8 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
     root = resolve_store(store if store is not None else dir)
     project = str(project or os.environ.get("TRACKTUI_PROJECT") or "uncategorized")
     cfg = as_dict(config)
+    if settings_mod.setting(settings, "shared") is not None and isinstance(root, Path):  # shared-filesystem mode
+        shared_mode.force(root, bool(settings_mod.setting(settings, "shared")))
     # A process started by `tracktui run` joins the wrapper's run: the wrapper owns its state and capture.
     join = id is None and os.environ.get("TRACKTUI_JOIN") == "1" and bool(os.environ.get("TRACKTUI_RUN_ID"))
     job = None if join else _job_plan(distributed, project, id, name, group)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import codec
+from . import codec, shared
 from .engine import engine_for
 from .location import StoreURL, resolve_store
 from .procinfo import hostname, process_alive
@@ -128,6 +128,7 @@ class Reader:
 
     def __init__(self, dir: str | os.PathLike[str] | StoreURL | None = None):
         self.root = resolve_store(dir)  # a Path, or a StoreURL (which prints without its password)
+        self.root = shared.reader_root(self.root)  # a shared root reads its folded local cache
         self.engine = engine_for(self.root)
         self._conn: Any = None
 

@@ -250,6 +250,10 @@ class StoreVersionError(StoreError):
 
 
 def _check_network_fs(root: Path) -> None:
+    from .shared import forced_for
+
+    if forced_for(root) is False:
+        return  # the user knows SQLite is safe there (store/shared.py: shared mode otherwise)
     fs = filesystem_type(root)
     if fs and (fs in NETWORK_FS or fs.startswith("nfs")):
         raise StoreError(

@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from . import report
@@ -436,7 +437,13 @@ class Writer:
         with cls._lock:
             w = cls._instances.get(key)
             if w is None or w._closed:
-                w = cls._instances[key] = Writer(target, durable)
+                make: Any = Writer
+                if isinstance(target, Path):  # a root on a network filesystem: segments, not SQLite
+                    from .shared import is_shared
+
+                    if is_shared(target):
+                        from .segments import SegmentWriter as make
+                w = cls._instances[key] = make(target, durable)
             return w
 
     for_root = for_store  # the name before stores could be URLs
