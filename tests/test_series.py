@@ -1,11 +1,11 @@
-"""tui/series.py: smoothing with debias against a hand-computed EMA, x-axis joins, log-y, group bands."""
+"""tui/plotting.py: smoothing with debias against a hand-computed EMA, x-axis joins, log-y, group bands."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
-from tracktui.tui import series as S
+from tracktui.tui import plotting as S
 
 
 def test_ema_matches_hand_computed_debiased_values() -> None:
