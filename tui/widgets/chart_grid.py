@@ -199,8 +199,9 @@ class ChartGrid(VerticalScroll):
         self.update_readout()
 
     def auto_columns(self) -> int:
-        """Columns that fit the width."""
-        return max(1, self.size.width // CHART_WIDTH)
+        """Columns that fit the width (the screen's, before the grid's own is known: charts mounted at a
+        passing width would be drawn once more)."""
+        return max(1, (self.size.width or self.app.size.width) // CHART_WIDTH)
 
     def grid_columns(self) -> int:
         """Charts per grid row now."""
