@@ -1,6 +1,6 @@
-"""What the run view's charts cost the main thread (issue 13, scope 3), headless at 200x60.
+"""What the run view's charts cost the main thread (issue 13, scope 3), headless (200x60 by default).
 
-    python bench/bench_charts.py [--metrics 12] [--steps 3000] [--rounds 10]
+    python bench/bench_charts.py [--metrics 12] [--steps 3000] [--rounds 10] [--size 200x60]
 
 Builds one run through the SDK (--metrics metrics over --steps steps) and opens its Charts tab with live
 updates off. Prints, as JSON:
@@ -70,14 +70,14 @@ def chart_classes() -> tuple[type, type]:
     return Chart, RunChartsPanel
 
 
-async def measure(root: Path, rounds: int) -> dict[str, float]:
+async def measure(root: Path, rounds: int, size: tuple[int, int]) -> dict[str, float]:
     from tracktui.tui.app import make_app
     from tracktui.tui.screens.runs import RunsScreen
 
     chart_cls, panel_cls = chart_classes()
     out: dict[str, float] = {}
     app = make_app(store_dir=root, poll_interval=None)
-    async with app.run_test(size=(200, 60)) as pilot:
+    async with app.run_test(size=size) as pilot:
         while not (isinstance(app.screen, RunsScreen) and app.screen.loaded):
             await asyncio.sleep(0.01)
         await pilot.pause(0.3)
@@ -97,7 +97,7 @@ async def measure(root: Path, rounds: int) -> dict[str, float]:
         await pilot.press("1")
         await asyncio.sleep(0.5)
         charts = list(panel.charts.values())
-        shown = [c for c in charts if c.region.height > 0]
+        shown = [c for c in charts if c.region.intersection(panel.region)]
         out["charts"] = len(charts)
         out["charts_on_screen"] = len(shown)
 
@@ -195,14 +195,16 @@ def main() -> None:
     ap.add_argument("--metrics", type=int, default=12)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--size", default="200x60", help="terminal size, WxH")
     args = ap.parse_args()
+    size = tuple(int(v) for v in args.size.split("x"))
     EXPECTED[0] = args.metrics
     count_builds()
     with tempfile.TemporaryDirectory() as d:
         root = Path(d) / "store"
         build_run(root, args.metrics, args.steps)
-        out = asyncio.run(measure(root, args.rounds))
-    out.update({"metrics": args.metrics, "steps": args.steps, "rounds": args.rounds, "size": "200x60"})
+        out = asyncio.run(measure(root, args.rounds, (size[0], size[1])))
+    out.update({"metrics": args.metrics, "steps": args.steps, "rounds": args.rounds, "size": args.size})
     json.dump(out, sys.stdout, indent=1)
     print()
 
