@@ -5,6 +5,7 @@ pick by message and the screen decides."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,58 @@ def test_one_chart_widget() -> None:
         assert importlib.util.find_spec(f"tracktui.tui.widgets.{old}") is None
     assert issubclass(RunChartsPanel, ChartGrid)
     assert Chart.__mro__[1].__name__ == "PlotextPlot"
+
+
+def _unreadable(root: Path) -> list[tuple[Path, Path]]:
+    """Put the store's database aside and leave garbage in its place."""
+    moved = []
+    for f in sorted(root.glob("tracktui.db*")):
+        aside = f.with_name(f.name + ".aside")
+        os.replace(f, aside)
+        moved.append((aside, f))
+    (root / "tracktui.db").write_bytes(b"this is not a database\n" * 512)
+    return moved
+
+
+def _restore(root: Path, moved: list[tuple[Path, Path]]) -> None:
+    (root / "tracktui.db").unlink()
+    for aside, f in moved:
+        os.replace(aside, f)
+
+
+async def test_run_charts_show_a_failed_read_keep_updating_and_sleep_when_hidden(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    run = tracktui.init(dir=root, project="p", id="r", name="r", settings={"capture": False})
+    try:
+        for s in range(5):
+            run.log({"a/loss": 10.0 - s})
+        app = make_app(store_dir=root, poll_interval=0.1, fixed_now=NOW)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: getattr(app.screen, "loaded", False))
+            await pilot.press("enter")
+            panel = app.screen.query_one(RunChartsPanel)
+            await wait_for(pilot, lambda: panel.last_steps.get("a/loss") == 4, timeout=10)
+
+            await pilot.press("3")  # another tab: the charts do not read
+            await pilot.pause(0.3)
+            reads = app.live.reads["charts"]
+            await pilot.pause(0.6)
+            assert app.live.reads["charts"] == reads
+            await pilot.press("1")
+            await wait_for(pilot, lambda: app.live.reads["charts"] > reads, timeout=10)
+
+            moved = _unreadable(root)
+            await wait_for(pilot, lambda: (panel.failed or "").startswith("store unreadable: "), timeout=10)
+            await pilot.pause(0.2)
+            status = str(panel.query_one("#chart-status").render())
+            assert "store unreadable" in status and "retrying in 2 s" in status
+            _restore(root, moved)
+            for s in range(5, 9):
+                run.log({"a/loss": 10.0 - s})
+            run.finish()
+            await wait_for(pilot, lambda: panel.last_steps.get("a/loss") == 8, timeout=15)
+            await pilot.pause(0.2)
+            assert panel.failed is None and "store unreadable" not in str(panel.query_one("#chart-status").render())
+            assert panel.charts["a/loss"].series["a/loss"].y == [10.0 - s for s in range(9)]
+    finally:
+        run.finish()

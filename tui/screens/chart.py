@@ -6,7 +6,7 @@ answer_pick() is how every screen answers a widget's PickRequested.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,6 +22,9 @@ from ..widgets.run_charts import RunChartsPanel
 from .pick import PickScreen
 from .pick_many import PickManyScreen
 
+if TYPE_CHECKING:
+    from ..app import TrackTuiApp
+
 
 def answer_pick(screen: Screen[Any], message: PickRequested) -> None:
     """Show the picker a widget asked for; its choice goes to the widget's callback."""
@@ -34,6 +37,8 @@ def answer_pick(screen: Screen[Any], message: PickRequested) -> None:
 
 class ChartScreen(Screen[None]):
     """A full-screen chart (its own panel and reads, so points keep arriving)."""
+
+    app: TrackTuiApp
 
     BINDINGS = [Binding("escape", "back", "Back")]
 
@@ -49,7 +54,7 @@ class ChartScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f" {safe_text(self.key, limit=100)}", style="bold"), id="chart-title")
-        yield RunChartsPanel(self.run_id, opts=self.opts, only=self.key)
+        yield RunChartsPanel(self.app.live, self.run_id, opts=self.opts, only=self.key)
         yield KeysFooter()
 
     def on_mount(self) -> None:

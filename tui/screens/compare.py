@@ -120,7 +120,7 @@ class CompareScreen(Screen[None]):
         yield Static(Text(f" Compare {len(self.run_ids)} runs"), id="compare-header")
         with TabbedContent(id="compare-tabs"):
             with TabPane("1 Charts", id="charts"):
-                yield CompareCharts(self.run_ids, self.labels, self.run_colors, id="compare-charts")
+                yield CompareCharts(self.app.live, self.run_ids, self.labels, self.run_colors, id="compare-charts")
             with TabPane("2 Summary", id="summary"), Vertical():
                 yield DataTable(id="summary-table", cursor_type="column", zebra_stripes=True)
                 yield Static(id="summary-bars")
@@ -128,7 +128,8 @@ class CompareScreen(Screen[None]):
                 yield Static(id="config-title")
                 yield DataTable(id="config-table", cursor_type="row", zebra_stripes=True)
             with TabPane("4 System", id="system"):
-                yield CompareCharts(self.run_ids, self.labels, self.run_colors, system=True, id="compare-system")
+                yield CompareCharts(self.app.live, self.run_ids, self.labels, self.run_colors, system=True,
+                                    id="compare-system")
         yield KeysFooter()
 
     def on_mount(self) -> None:

@@ -80,7 +80,7 @@ class RunScreen(Screen[None]):
         yield Static(Text(f" {self.run_id}"), id="run-header")
         with TabbedContent(id="run-tabs"):
             with TabPane("1 Charts", id="charts"):
-                yield RunChartsPanel(self.run_id)
+                yield RunChartsPanel(self.app.live, self.run_id)
             with TabPane("2 System", id="system"):
                 yield SystemPanel(self.app.store_root, self.run_id, interval=self.app.poll_interval)
             with TabPane("3 Logs", id="logs"):

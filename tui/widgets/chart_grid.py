@@ -81,6 +81,7 @@ class ChartGrid(VerticalScroll):
         self.col_override: int | None = None  # chart columns chosen with [ and ], else as many as fit
         self.full_key: str | None = only  # the chart that fills the grid, else None
         self.metric_filter: re.Pattern[str] | None = None
+        self.failed: str | None = None  # the last read failed: why (shown in the status line until one works)
 
     def compose(self) -> Any:
         yield Static(Text(self.empty_text, style="dim"), id="charts-empty")
@@ -340,6 +341,8 @@ class ChartGrid(VerticalScroll):
         """The options and the cursor read-out in one line."""
         o = self.opts
         t = Text()
+        if self.failed:
+            t.append(f" {safe_text(self.failed, limit=100)} ", style="bold red")
         t.append(f" x: {P.x_label(o.x_mode) if o.x_mode != 'default' else 'step'}", style="bold")
         t.append(f"   smoothing: {o.smoothing:.2f}   y: {'log' if o.log_y else 'linear'}")
         t.append(f"   cols: {self.col_override or 'auto'}")

@@ -1,36 +1,34 @@
 """CompareCharts: every metric (or system metric) of several runs overlaid in a ChartGrid, one colour per
 run, with the chart controls and grouping (mean line with a min-max band per group). What it reads:
-tui/chart_data.py read_compare."""
+tui/chart_data.py read_compare, through the app's live-data layer (tui/live.py): again every
+max(2 s, 2 intervals) while a run is running, and one-off loads of x-axis bases."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from textual import work
 from tracktui.store import Reader
 
 from ..chart_data import BUCKETS, read_basis, read_compare
+from ..live import Feed, Live
 from ..messages import CompareRead
+from ..text import safe_text
 from .chart import Chart
 from .chart_grid import ChartGrid
-
-if TYPE_CHECKING:
-    from ..app import TrackTuiApp
 
 
 class CompareCharts(ChartGrid):
     """Metrics of several runs overlaid (system=True: their system metrics against time)."""
-
-    app: TrackTuiApp
 
     DEFAULT_CSS = """
     CompareCharts Grid { grid-rows: 14; }
     CompareCharts Chart { height: 14; }
     """
 
-    def __init__(self, run_ids: list[str], labels: dict[str, str], colors: dict[str, str], system: bool = False,
-                 **kwargs: Any):
+    def __init__(self, live: Live, run_ids: list[str], labels: dict[str, str], colors: dict[str, str],
+                 system: bool = False, **kwargs: Any):
         super().__init__(empty="reading…", **kwargs)
+        self.live = live
         self.run_ids = run_ids
         self.labels = labels
         self.run_colors = colors
@@ -40,28 +38,40 @@ class CompareCharts(ChartGrid):
         self.bases_loaded = 0
         if system:
             self.opts.x_mode = "relative"
+        run_ids_now, sys_now = list(run_ids), system
+        self.feed = live.feed(self, lambda r, c: (read_compare(r, run_ids_now, sys_now), c),
+                              name="compare-system" if system else "compare-charts",
+                              interval=max(2.0, 2 * live.interval) if live.interval else None)
+        self.basis_load: Feed | None = None
 
     def on_mount(self) -> None:  # ChartGrid's on_mount runs too (Textual calls each class's handler)
-        self.reload()
+        self.feed.start()
 
     def reload(self) -> None:
-        """Read every run's series again (unless live updates are paused: then on resume)."""
-        if self.app.paused:
-            self.app.waiting_polls.add(self.reload)
-            return
-        self._read(list(self.run_ids), self.system)
+        """Read every run's series again now."""
+        if self.feed.stopped:
+            self.feed.start()
+        else:
+            self.feed.poll_now()
 
-    @work(thread=True, exclusive=True, group="compare-read", exit_on_error=False)
-    def _read(self, run_ids: list[str], system: bool) -> None:
-        with Reader(self.app.store_root) as r:
-            msg = read_compare(r, run_ids, system)
-        self.post_message(msg)
-
-    def on_compare_read(self, message: CompareRead) -> None:
-        """Build or update one chart per metric, one series per run."""
+    def on_feed_updated(self, message: Feed.Updated) -> None:
+        """Series or an x basis arrived."""
         message.stop()
-        if not self.is_attached:
-            return
+        self.failed = None
+        if message.feed is self.feed:
+            self.compare_read(message.data)
+        elif message.feed is self.basis_load:
+            self.bases_loaded_for(*message.data)
+        self.update_readout()
+
+    def on_feed_failed(self, message: Feed.Failed) -> None:
+        """A read failed: say so in the status line (the layer tries again)."""
+        message.stop()
+        self.failed = f"{safe_text(message.error, limit=70)}, retrying in {message.retry_in:g} s"
+        self.update_readout()
+
+    def compare_read(self, message: CompareRead) -> None:
+        """Build or update one chart per metric, one series per run; read again only while a run runs."""
         self.opts.t0.update(message.t0)
         for key, per_run in message.series.items():
             chart = self.charts.get(key) or self.add_chart(key)
@@ -76,8 +86,8 @@ class CompareCharts(ChartGrid):
         self.show_empty("no metrics logged" if not self.system else "no system metrics recorded")
         self.loaded = True
         self.apply_visibility()
-        if self.app.poll_interval and any(self.running()):
-            self.set_timer(max(2.0, self.app.poll_interval * 2), self.reload)
+        if not any(self.running()):
+            self.feed.stop()
 
     def running(self) -> list[str]:
         """Runs still running (the screen re-reads while any is)."""
@@ -109,7 +119,14 @@ class CompareCharts(ChartGrid):
         mode = self.opts.x_mode
         if self.system or mode in ("default", "step"):
             return False
-        self._load_bases(mode, list(self.run_ids))
+        if self.basis_load is not None:
+            self.basis_load.stop()
+        run_ids = list(self.run_ids)
+
+        def load(r: Reader) -> tuple[str, dict[str, tuple[list[float], list[float]] | None]]:
+            return mode, {rid: read_basis(r, rid, mode, buckets=2 * BUCKETS) for rid in run_ids}
+
+        self.basis_load = self.live.load(self, load, name="compare-basis")
         return True
 
     def action_x_axis(self) -> None:
@@ -119,13 +136,8 @@ class CompareCharts(ChartGrid):
         else:
             super().action_x_axis()
 
-    @work(thread=True, exclusive=True, group="compare-basis", exit_on_error=False)
-    def _load_bases(self, mode: str, run_ids: list[str]) -> None:
-        with Reader(self.app.store_root) as r:
-            got = {rid: read_basis(r, rid, mode, buckets=2 * BUCKETS) for rid in run_ids}
-        self.app.call_from_thread(self._bases_loaded, mode, got)
-
-    def _bases_loaded(self, mode: str, got: dict[str, tuple[list[float], list[float]] | None]) -> None:
+    def bases_loaded_for(self, mode: str, got: dict[str, tuple[list[float], list[float]] | None]) -> None:
+        """Each run's x basis for a time or metric x-axis arrived: draw against them."""
         if mode != self.opts.x_mode:
             return
         for rid, b in got.items():

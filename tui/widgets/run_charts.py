@@ -2,42 +2,40 @@
 custom chart of several metrics (`m`, tui/widgets/custom_chart.py); with `only`, the one chart of the
 full-screen chart's screen.
 
-Reading (tui/chart_data.py): a thread worker opens its own Reader, reads downsampled series for new keys
-and only the new points of known keys, then posts MetricsPolled; the handler updates the charts and
-schedules the next read.
+Reading: the panel is given the app's live-data layer (tui/live.py) and keeps three feeds on it: the
+run's metrics (tui/chart_data.py read_metrics: downsampled series for new keys, only the new points of known
+keys), the custom chart's metrics, and one-off loads of x-axis bases. The layer owns the schedule, pause,
+the worker threads and the errors (shown in the status line, retried); a hidden panel does not read.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
-from textual import work
 from textual.containers import Grid
 from textual.content import Content
 from textual.widgets import Static
-from tracktui.store import Reader, StoreError
+from tracktui.store import Reader
 
 from ..chart_data import read_basis, read_custom, read_metrics
+from ..live import Feed, Live
 from ..messages import MetricsPolled, PickRequested, Series
 from ..text import safe_text
 from .chart import MAX_POINTS, Chart, ChartOptions
 from .chart_grid import ChartGrid
 from .custom_chart import CUSTOM_BINDINGS, CUSTOM_KEY, custom_title
 
-if TYPE_CHECKING:
-    from ..app import TrackTuiApp
 
 class RunChartsPanel(ChartGrid):
     """Every metric of one run, live, with the chart controls and the custom chart."""
 
-    app: TrackTuiApp
-
     BINDINGS = CUSTOM_BINDINGS
 
-    def __init__(self, run_id: str, opts: ChartOptions | None = None, only: str | None = None, **kwargs: Any):
+    def __init__(self, live: Live, run_id: str, opts: ChartOptions | None = None, only: str | None = None,
+                 **kwargs: Any):
         super().__init__(opts=opts, only=only, **kwargs)
+        self.live = live
         self.run_id = run_id
         self.last_steps: dict[str, int] = {}
         self.step_metrics: dict[str, str | None] = {}
@@ -50,10 +48,14 @@ class RunChartsPanel(ChartGrid):
         self.custom_last: dict[str, int] = {}  # metric -> last step read
         self.custom_gen = 0  # bumped on every change of the chosen metrics: older reads are dropped
         self.custom_reads = 0
-        self.custom_busy = False  # a read in flight: the next poll skips (appends must not overlap)
+        self.read_buckets = 80  # points per chart for fresh reads (set on the main thread, read by workers)
+        self.feed = live.feed(self, self._read_metrics, name="charts", cursor=(self.read_mode, {}))
+        self.custom_feed = live.feed(self, self._read_custom, name="custom-chart", cursor=(0, {}))
+        self.basis_load: Feed | None = None
 
     def on_mount(self) -> None:  # ChartGrid's on_mount runs too (Textual calls each class's handler)
-        self.poll()
+        self.read_buckets = self.buckets
+        self.feed.start()
 
     def _read_mode(self) -> str:
         return "auto" if self.opts.x_mode == "default" else "step"
@@ -73,30 +75,48 @@ class RunChartsPanel(ChartGrid):
         """A stored metric can have a screen of its own; the custom chart fills this panel instead."""
         return None if chart is self.custom else self.run_id
 
-    # ------------------------------------------------------------ reading
+    # ------------------------------------------------------------ reading (worker threads, via self.live)
+
+    def _read_metrics(self, reader: Reader, cursor: tuple[str, dict[str, tuple[int | None, str | None]]]
+                      ) -> tuple[Any, Any]:
+        mode, known = cursor
+        return (mode, read_metrics(reader, self.run_id, known, mode, self.read_buckets, self.only)), cursor
+
+    def _read_custom(self, reader: Reader, cursor: tuple[int, dict[str, int | None]]) -> tuple[Any, Any]:
+        gen, known = cursor
+        return (gen, read_custom(reader, self.run_id, known, self.read_buckets)), cursor
+
+    def _metrics_cursor(self) -> tuple[str, dict[str, tuple[int | None, str | None]]]:
+        return self.read_mode, {k: (self.last_steps.get(k), self.step_metrics.get(k)) for k in self.charts}
 
     def poll(self) -> None:
-        """One read, unless paused (the handler schedules the next)."""
-        if self.app.paused:
-            self.app.waiting_polls.add(self.poll)
-            return
-        known = {k: (self.last_steps.get(k), self.step_metrics.get(k)) for k in self.charts}
-        self._read(self.run_id, known, self.read_mode, self.buckets, self.only)
+        """Read what is new now (the layer's schedule reads on its own)."""
+        self.read_buckets = self.buckets
+        self.feed.poll_now()
 
-    @work(thread=True, exclusive=True, group="charts-poll", exit_on_error=False)
-    def _read(self, run_id: str, known: dict[str, tuple[int | None, str | None]], x_mode: str,
-              buckets: int, only: str | None) -> None:
-        try:
-            with Reader(self.app.store_root) as r:
-                msg = read_metrics(r, run_id, known, x_mode, buckets, only)
-        except (sqlite3.Error, OSError, StoreError):  # busy or broken: nothing new, try again next poll
-            msg = MetricsPolled(run_id, [], {}, set(), self.defs)
-        self.post_message(msg)
-
-    def on_metrics_polled(self, message: MetricsPolled) -> None:
-        """Add charts for new keys, replace or extend series, schedule the next read."""
+    def on_feed_updated(self, message: Feed.Updated) -> None:
+        """A read of one of this panel's feeds arrived."""
         message.stop()
-        if not self.is_attached:
+        self.failed = None
+        if message.feed is self.feed:
+            self.metrics_read(*message.data)
+        elif message.feed is self.custom_feed:
+            self.custom_read(*message.data)
+        elif message.feed is self.basis_load:
+            self.basis_loaded(*message.data)
+        self.update_readout()
+
+    def on_feed_failed(self, message: Feed.Failed) -> None:
+        """A read failed: say so in the status line (the layer tries again)."""
+        message.stop()
+        self.failed = f"{safe_text(message.error, limit=70)}, retrying in {message.retry_in:g} s"
+        self.update_readout()
+
+    def metrics_read(self, mode: str, message: MetricsPolled) -> None:
+        """Add charts for new keys, replace or extend series; the next read starts from what is here now."""
+        if mode != self.read_mode:  # read before the x-axis changed: read again with the new one
+            self.feed.cursor = self._metrics_cursor()
+            self.feed.poll_now()
             return
         self.defs = message.defs
         self.polls += 1
@@ -114,11 +134,8 @@ class RunChartsPanel(ChartGrid):
             self.last_steps[key] = max(self.last_steps.get(key, -1), s.last_step)
             if len(chart.series[key].x) > 2 * MAX_POINTS:
                 self.last_steps.pop(key, None)  # re-sample from the store on the next read
+        self.feed.cursor = self._metrics_cursor()
         self.show_empty()
-        self.update_readout()
-        self.poll_custom()
-        if self.app.poll_interval:
-            self.set_timer(self.app.poll_interval, self.poll)
 
     def add_chart(self, key: str, x_label: str = "step") -> Chart:
         """A new chart of one of the run's metrics."""
@@ -135,21 +152,23 @@ class RunChartsPanel(ChartGrid):
         if mode != self.read_mode:
             self.read_mode = mode
             self.last_steps.clear()
-            if not self.app.poll_interval:
-                self.poll()
+            self.read_buckets = self.buckets
+            self.feed.reset(self._metrics_cursor())  # read every series again against the new x, now
         if self.opts.x_mode not in ("default", "step"):
-            self._load_basis(self.opts.x_mode)
+            if self.basis_load is not None:
+                self.basis_load.stop()
+            x_mode, run_id = self.opts.x_mode, self.run_id
+
+            def load(r: Reader) -> tuple[str, tuple[list[float], list[float]] | None, float | None]:
+                rec = r.run(run_id)
+                return x_mode, read_basis(r, run_id, x_mode), rec.created_at if rec else None
+
+            self.basis_load = self.live.load(self, load, name="chart-basis")
             return True
         return False
 
-    @work(thread=True, exclusive=True, group="chart-basis", exit_on_error=False)
-    def _load_basis(self, mode: str) -> None:
-        with Reader(self.app.store_root) as r:
-            basis = read_basis(r, self.run_id, mode)
-            rec = r.run(self.run_id)
-        self.app.call_from_thread(self._basis_loaded, mode, basis, rec.created_at if rec else None)
-
-    def _basis_loaded(self, mode: str, basis: tuple[list[float], list[float]] | None, t0: float | None) -> None:
+    def basis_loaded(self, mode: str, basis: tuple[list[float], list[float]] | None, t0: float | None) -> None:
+        """A run's x basis for a time or metric x-axis arrived: draw against it."""
         if mode != self.opts.x_mode:
             return
         if basis is not None:
@@ -227,34 +246,27 @@ class RunChartsPanel(ChartGrid):
         for node in self.query("#head-custom-section, #custom-section"):
             node.remove()
         self.custom = None
+        self.custom_feed.stop()
 
     def poll_custom(self) -> None:
-        """Read the custom chart's new points (a fresh downsampled read for a newly chosen metric)."""
-        if self.custom is None or self.custom_busy or self.app.paused:
+        """Read the custom chart's metrics from where the chart is (fresh for a newly chosen metric)."""
+        if self.custom is None:
+            self.custom_feed.stop()
             return
-        self.custom_busy = True
-        known = {k: self.custom_last.get(k) for k in self.custom_keys}
-        self._read_custom(self.custom_gen, self.run_id, known, self.buckets)
+        self.read_buckets = self.buckets
+        cursor = (self.custom_gen, {k: self.custom_last.get(k) for k in self.custom_keys})
+        if self.custom_feed.started and not self.custom_feed.stopped:
+            self.custom_feed.reset(cursor)
+        else:
+            self.custom_feed.cursor = cursor
+            self.custom_feed.start()
 
-    @work(thread=True, group="custom-chart", exit_on_error=False)
-    def _read_custom(self, gen: int, run_id: str, known: dict[str, int | None], buckets: int) -> None:
-        got: dict[str, tuple[Series, bool]] = {}
-        try:
-            with Reader(self.app.store_root) as r:
-                got = read_custom(r, run_id, known, buckets)
-        except (sqlite3.Error, OSError, StoreError):  # busy or broken: the next poll tries again
-            got, gen = {}, -1
-        except BaseException:
-            self.app.call_from_thread(self._custom_read, -1, {})  # not busy now
-            raise
-        self.app.call_from_thread(self._custom_read, gen, got)
-
-    def _custom_read(self, gen: int, got: dict[str, tuple[Series, bool]]) -> None:
-        self.custom_busy = False
+    def custom_read(self, gen: int, got: dict[str, tuple[Series, bool]]) -> None:
+        """The custom chart's new points; a read for metrics chosen before the last pick is dropped."""
         chart = self.custom
-        if chart is None or gen != self.custom_gen:
-            if chart is not None and gen != -1:
-                self.poll_custom()  # the metrics changed while this read ran: read the new ones now
+        if chart is None or gen != self.custom_gen:  # read before the last pick: read the chosen ones now
+            if chart is not None:
+                self.poll_custom()
             return
         for key, (s, fresh) in got.items():
             if fresh:
@@ -264,5 +276,5 @@ class RunChartsPanel(ChartGrid):
             self.custom_last[key] = max(self.custom_last.get(key, -1), s.last_step)
             if len(chart.series[key].x) > 2 * MAX_POINTS:
                 self.custom_last.pop(key, None)  # re-sample from the store on the next read
+        self.custom_feed.cursor = (gen, {k: self.custom_last.get(k) for k in self.custom_keys})
         self.custom_reads += 1
-        self.update_readout()
