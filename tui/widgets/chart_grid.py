@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from .. import plotting as P
@@ -55,6 +56,11 @@ def chart_id(key: str) -> str:
     return "chart-" + key.encode().hex()
 
 
+def _set_display(widget: Widget, shown: bool) -> None:
+    if widget.display != shown:
+        widget.display = shown
+
+
 class ChartGrid(VerticalScroll):
     """Charts in sections with the chart controls; subclasses read the data and call add_chart()."""
 
@@ -82,6 +88,7 @@ class ChartGrid(VerticalScroll):
         self.full_key: str | None = only  # the chart that fills the grid, else None
         self.metric_filter: re.Pattern[str] | None = None
         self.failed: str | None = None  # the last read failed: why (shown in the status line until one works)
+        self._status_shown: Text | None = None
 
     def compose(self) -> Any:
         yield Static(Text(self.empty_text, style="dim"), id="charts-empty")
@@ -217,7 +224,8 @@ class ChartGrid(VerticalScroll):
         """Set the grids' column count."""
         cols = self.grid_columns()
         for grid in self.query(Grid):
-            grid.styles.grid_size_columns = cols
+            if grid.styles.grid_size_columns != cols:
+                grid.styles.grid_size_columns = cols
 
     def focused_chart(self) -> Chart | None:
         """The chart with focus, else the first visible one."""
@@ -306,24 +314,27 @@ class ChartGrid(VerticalScroll):
         return self.metric_filter is None or self.metric_filter.search(key) is not None
 
     def apply_visibility(self) -> None:
-        """Hide charts (and empty sections) the filter or full screen leave out."""
+        """Hide charts (and empty sections) the filter or full screen leave out. Only what differs is set:
+        this runs on every resize, and each tab switch back to the charts is one (a style set, even to the
+        same value, restyles and lays out again)."""
         full_h = max(8, self.size.height - (1 if self.only else 3))
         for c in self.control_charts():
-            c.display = self.shows(c.key)
+            _set_display(c, self.shows(c.key))
             c.set_class(c.key == self.full_key, "-full")
             if c.key == self.full_key:
-                c.styles.height = full_h
-            else:
+                if c.styles.height is None or c.styles.height.cells != full_h:
+                    c.styles.height = full_h
+            elif c.styles.has_rule("height"):
                 c.styles.clear_rule("height")
         for grid in self.query(Grid):
-            grid.display = any(ch.display for ch in grid.children)
+            _set_display(grid, any(ch.display for ch in grid.children))
             if self.full_key is not None and grid.display:
                 grid.styles.grid_rows = str(full_h)
-            else:
+            elif grid.styles.has_rule("grid_rows"):
                 grid.styles.clear_rule("grid_rows")
             header = self.section_header(grid)
             if header is not None:
-                header.display = grid.display and self.full_key is None
+                _set_display(header, grid.display and self.full_key is None)
         self.apply_columns()
         self.update_readout()
 
@@ -376,8 +387,12 @@ class ChartGrid(VerticalScroll):
     def update_readout(self) -> None:
         """Refresh the status line (after the layout, so the charts have their sizes)."""
         def later() -> None:
+            text = self.status_text()
+            if text == self._status_shown:
+                return
+            self._status_shown = text
             for st in self.query("#chart-status"):
                 if isinstance(st, Static):
-                    st.update(self.status_text())
+                    st.update(text)
 
         self.call_after_refresh(later)
