@@ -7,6 +7,7 @@ updates off. Prints, as JSON:
 - plotext_builds_*: how many times plotext drew a chart during each action (the costly part of a chart:
   milliseconds each); a redraw should happen only when a chart's data, size or options changed, and never
   for a chart that is not on screen;
+- styles_applied_tab_to_charts: nodes Textual restyled for the `1` key;
 - *_cpu_ms: median main-process CPU of each action (process_time, so 2 loaded cores slow it down but do not
   lend it time):
   - open_run: opening the run view until its charts are drawn and 0.5 s more (once, not a median);
@@ -34,19 +35,28 @@ from pathlib import Path
 from typing import Any
 
 BUILDS = [0]
+STYLED = [0]
 
 
 def count_builds() -> None:
-    """Count plotext's figure builds (every chart draw goes through Plot.build)."""
+    """Count plotext's figure builds (every chart draw goes through Plot.build) and Textual's style
+    applications (a node restyled: what a tab switch mostly costs)."""
+    from textual.css.stylesheet import Stylesheet
     from textual_plotext.plot import Plot
 
     orig = Plot.build
+    orig_apply = Stylesheet.apply
 
     def build(self: Any) -> Any:
         BUILDS[0] += 1
         return orig(self)
 
+    def apply(self: Any, node: Any, *args: Any, **kwargs: Any) -> Any:
+        STYLED[0] += 1
+        return orig_apply(self, node, *args, **kwargs)
+
     Plot.build = build  # type: ignore[method-assign]
+    Stylesheet.apply = apply  # type: ignore[method-assign]
 
 
 def build_run(root: Path, n_metrics: int, steps: int) -> None:
@@ -124,18 +134,20 @@ async def measure(root: Path, rounds: int, size: tuple[int, int]) -> dict[str, f
             await pilot.press("1")
 
         # tab away and back: time `1`, with `2` before it untimed
-        cpu, builds = [], []
+        cpu, builds, styled = [], [], []
         for _ in range(rounds):
             await go_system()
-            b, c = BUILDS[0], time.process_time()
+            b, st, c = BUILDS[0], STYLED[0], time.process_time()
             await tab_pair()
             await pilot.pause()
             await pilot.pause()
             cpu.append(time.process_time() - c)
             builds.append(BUILDS[0] - b)
+            styled.append(STYLED[0] - st)
             await asyncio.sleep(0.05)
         out["tab_to_charts_cpu_ms"] = round(statistics.median(cpu) * 1000, 2)
         out["plotext_builds_tab_to_charts"] = statistics.median(builds)
+        out["styles_applied_tab_to_charts"] = statistics.median(styled)
 
         cpu, builds = [], []
         for _ in range(rounds):
