@@ -47,11 +47,7 @@ NOT_SDK = ("tracktui.store", "tracktui.tui", "tracktui.cli")
 # tui/widgets files that other work owns. Remove a line when its import is gone (a test below says which).
 KNOWN: dict[tuple[str, str], str] = {
     ("tracktui.tui.widgets.media_overlay", "tracktui.tui.screens.pick_many"): "issue 13 scope 2: pick by message",
-    ("tracktui.tui.widgets.controlled_chart", "tracktui.tui.screens.pick"): "issue 13 scope 2: pick by message",
-    ("tracktui.tui.widgets.charts_panel", "tracktui.tui.screens.chart"): "issue 13 scope 2: older chart stack",
-    ("tracktui.tui.widgets.run_charts", "tracktui.tui.screens.chart_full"): "issue 13 scope 2: full screen by message",
     ("tracktui.tui.widgets.media_panel", "tracktui.tui.screens.image_full"): "issue 13 scope 2: full screen by message",
-    ("tracktui.tui.widgets.custom_chart", "tracktui.tui.screens.pick_many"): "issue 13 scope 2: pick by message",
 }
 
 

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from tracktui.store.location import StoreURL, resolve_store
 
+from .live import Live
 from .screens.runs import RunsScreen
 
 
@@ -35,8 +36,8 @@ class TrackTuiApp(App[None]):
         self.project = project
         self.poll_interval = poll_interval
         self.fixed_now = fixed_now
-        self.paused = False
-        self.waiting_polls: set[Callable[[], None]] = set()
+        self.live = Live(self, self.store_root, interval=poll_interval, project=project, fixed_now=fixed_now)
+        self.waiting_polls: set[Callable[[], None]] = set()  # polls of panels not yet on self.live
         self.store_label_text: str | None = None  # shown instead of the root (snapshots of tmp stores)
 
     @property
@@ -50,8 +51,18 @@ class TrackTuiApp(App[None]):
         root = str(self.store_root)
         return "~" + root[len(home):] if root.startswith(home + os.sep) else root
 
+    @property
+    def paused(self) -> bool:
+        """Whether live updates are paused (kept by self.live)."""
+        return self.live.paused
+
     def on_mount(self) -> None:
+        self.live.start_waker()
         self.push_screen(RunsScreen())
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        """A tab came on screen: its panels' sleeping feeds read now."""
+        self.call_after_refresh(self.live.wake)
 
     def open_run(self, run_id: str) -> None:
         """Show one run."""
@@ -61,7 +72,10 @@ class TrackTuiApp(App[None]):
 
     def action_pause(self) -> None:
         """Pause or resume live updates."""
-        self.paused = not self.paused
+        if self.live.paused:
+            self.live.resume()
+        else:
+            self.live.pause()
         if not self.paused:
             polls, self.waiting_polls = self.waiting_polls, set()
             for poll in polls:

@@ -18,21 +18,18 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from tracktui.store import Reader, RunRecord
 
 from ..format import flatten, scalar, value_text
+from ..messages import ChartFullScreenRequested, PickRequested
+from ..plotting import color as series_color
+from ..plotting import rich_color
 from ..text import safe_text
 from ..widgets.compare_charts import CompareCharts
-from ..widgets.controlled_chart import RUN_COLORS
 from ..widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
 
-RICH_COLOR = {"orange": "dark_orange"}  # plotext colour names Rich spells otherwise
 TABS = ("charts", "summary", "config", "system")
-
-
-def rich_color(c: str) -> str:
-    """A plotext colour as Rich names it."""
-    return RICH_COLOR.get(c, c)
+__all__ = ["CompareScreen", "config_diff", "group_runs", "rich_color", "summary_number"]
 
 
 def config_diff(runs: list[RunRecord], show_all: bool = False) -> tuple[list[str], int]:
@@ -109,7 +106,7 @@ class CompareScreen(Screen[None]):
     def __init__(self, run_ids: list[str]):
         super().__init__()
         self.run_ids = list(dict.fromkeys(run_ids))
-        self.run_colors = {rid: RUN_COLORS[i % len(RUN_COLORS)] for i, rid in enumerate(self.run_ids)}
+        self.run_colors = {rid: series_color(i) for i, rid in enumerate(self.run_ids)}
         self.labels: dict[str, str] = {rid: rid for rid in self.run_ids}
         self.records: dict[str, RunRecord] = {}
         self.states: dict[str, str] = {}
@@ -123,7 +120,7 @@ class CompareScreen(Screen[None]):
         yield Static(Text(f" Compare {len(self.run_ids)} runs"), id="compare-header")
         with TabbedContent(id="compare-tabs"):
             with TabPane("1 Charts", id="charts"):
-                yield CompareCharts(self.run_ids, self.labels, self.run_colors, id="compare-charts")
+                yield CompareCharts(self.app.live, self.run_ids, self.labels, self.run_colors, id="compare-charts")
             with TabPane("2 Summary", id="summary"), Vertical():
                 yield DataTable(id="summary-table", cursor_type="column", zebra_stripes=True)
                 yield Static(id="summary-bars")
@@ -131,7 +128,8 @@ class CompareScreen(Screen[None]):
                 yield Static(id="config-title")
                 yield DataTable(id="config-table", cursor_type="row", zebra_stripes=True)
             with TabPane("4 System", id="system"):
-                yield CompareCharts(self.run_ids, self.labels, self.run_colors, system=True, id="compare-system")
+                yield CompareCharts(self.app.live, self.run_ids, self.labels, self.run_colors, system=True,
+                                    id="compare-system")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -156,9 +154,18 @@ class CompareScreen(Screen[None]):
         self.fill_config()
         self.loaded = True
         for charts in self.query(CompareCharts):
-            for c in charts.charts.values():
-                c.labels = {rid: self.labels[rid] for rid in c.series}
-                c.invalidate()
+            charts.set_labels(self.labels)
+
+    def on_chart_full_screen_requested(self, message: ChartFullScreenRequested) -> None:
+        """enter on a chart: it fills its tab (escape or enter: back to the grid)."""
+        message.stop()
+        message.grid.show_full(message.key)
+
+    def on_pick_requested(self, message: PickRequested) -> None:
+        """A chart asks for a pick (the x-axis metric)."""
+        from .chart import answer_pick
+
+        answer_pick(self, message)
 
     def runs(self) -> list[RunRecord]:
         """The compared records in compare order."""
@@ -189,7 +196,7 @@ class CompareScreen(Screen[None]):
         if self.group_by == "none":
             return []
         grouped = group_runs(self.runs(), self.group_by)
-        return [(label, RUN_COLORS[i % len(RUN_COLORS)], ids) for i, (label, ids) in enumerate(grouped.items())]
+        return [(label, series_color(i), ids) for i, (label, ids) in enumerate(grouped.items())]
 
     def set_group_by(self, by: str) -> None:
         """Group the charts by `group` or a config key ('none': one line per run)."""

@@ -15,9 +15,8 @@ from textual.widgets import Static, TabbedContent, TabPane
 from tracktui.store import Reader, RunRecord, StoreError
 
 from ..format import STATE_STYLE, duration
-from ..messages import RunPolled
+from ..messages import ChartFullScreenRequested, PickRequested, RunPolled
 from ..text import safe_text
-from ..widgets.charts_panel import ChartsPanel
 from ..widgets.files_panel import FilesPanel
 from ..widgets.footer import KeysFooter
 from ..widgets.log_tail import LogTail
@@ -81,7 +80,7 @@ class RunScreen(Screen[None]):
         yield Static(Text(f" {self.run_id}"), id="run-header")
         with TabbedContent(id="run-tabs"):
             with TabPane("1 Charts", id="charts"):
-                yield RunChartsPanel(self.run_id)
+                yield RunChartsPanel(self.app.live, self.run_id)
             with TabPane("2 System", id="system"):
                 yield SystemPanel(self.app.store_root, self.run_id, interval=self.app.poll_interval)
             with TabPane("3 Logs", id="logs"):
@@ -96,12 +95,29 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.poll()
-        self.call_after_refresh(self.query_one(ChartsPanel).focus)
+        self.call_after_refresh(self.query_one(RunChartsPanel).focus)
+
+    def on_chart_full_screen_requested(self, message: ChartFullScreenRequested) -> None:
+        """enter on a chart: a stored metric gets a screen of its own (live, the same chart options); any
+        other chart (the custom chart) fills the charts tab."""
+        from .chart import ChartScreen
+
+        message.stop()
+        if message.run_id is not None:
+            self.app.push_screen(ChartScreen(message.run_id, message.key, message.grid.opts))
+        else:
+            message.grid.show_full(message.key)
+
+    def on_pick_requested(self, message: PickRequested) -> None:
+        """A chart asks for a pick (x-axis metric, the custom chart's metrics)."""
+        from .chart import answer_pick
+
+        answer_pick(self, message)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         """Focus the content of the shown tab, so its keys work and show in the footer."""
         pane = event.pane
-        target = {"charts": ChartsPanel, "system": SystemPanel, "logs": LogTail, "overview": OverviewPanel,
+        target = {"charts": RunChartsPanel, "system": SystemPanel, "logs": LogTail, "overview": OverviewPanel,
                   "files": FilesPanel, "media": MediaPanel}.get(pane.id or "")
         found = pane.query(target) if target is not None else []
         if found:

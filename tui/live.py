@@ -1,0 +1,298 @@
+"""The live-data layer: every panel's reads of the store go through here.
+
+One `Live` belongs to the app. It owns the store location, the schedule (one interval, pause/resume in one
+place), the worker threads (Textual thread workers, one read at a time per feed), and turns results and
+errors into Textual messages posted to the panel that asked. A panel never opens a Reader and never reads
+`self.app`: it is given a `Live` (or a `Feed`) when it is made.
+
+How a panel uses it::
+
+    class LogPanel(Widget):
+        def __init__(self, live: Live, run_id: str):
+            super().__init__()
+            self.feed = live.feed(self, self._read, name="logs", cursor=0)
+
+        def on_mount(self) -> None:
+            self.feed.start()                      # first read now, then every live.interval seconds
+
+        @staticmethod                              # runs in a worker thread, with a Reader opened there
+        def _read(reader: Reader, cursor: int) -> tuple[list[Row], int]:
+            rows = reader.logs(run_id, since_seq=cursor)
+            return rows, (rows[-1][0] if rows else cursor)   # (data, next cursor)
+
+        def on_feed_updated(self, message: Feed.Updated) -> None:   # main thread
+            if message.feed is self.feed:
+                ...                                # show message.data; message.first on the first read
+
+        def on_feed_failed(self, message: Feed.Failed) -> None:     # main thread
+            show(message.text)                     # "store unreadable: <reason>, retrying in 2 s"
+
+The rules it keeps:
+
+- `read(reader, cursor)` runs in a worker thread with a `Reader` opened in that thread (a sqlite3
+  connection made in one thread fails in another) and closed after. It returns `(data, next_cursor)`. The
+  cursor is the feed's (`feed.cursor`); it advances only when a read succeeded, on the main thread.
+- A feed reads again `interval` seconds after its last result was delivered (never two reads of one feed
+  at once). A failed read (any exception: a locked, missing or corrupt store, a broken connection) posts
+  `Feed.Failed` with a line to show, and is tried again after `RETRY` seconds; updates never stop silently.
+- A feed whose panel is not on screen (another screen on top, an inactive tab, display off) does not read:
+  it sleeps and is woken when its panel shows again (`Live.wake()`, called on tab and screen changes, and a
+  slow check as a safety net). While paused (`Live.pause()`), no feed reads; `resume()` wakes them all.
+- `interval=None` (the app made with poll_interval=None: snapshot tests) reads once and never again.
+- `Live.load(owner, read)` is a one-off read (a file's bytes, a media step): it posts `Feed.Updated` /
+  `Feed.Failed` like a feed, retried on failure, not repeated on success, and not held back by pause.
+- `Live.reads` counts the reads that reached the store, per feed name (tests: a hidden panel reads nothing).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import App
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widget import Widget
+from tracktui.store import Reader, StoreError
+from tracktui.store.location import StoreURL
+
+RETRY = 2.0  # seconds before a failed read is tried again
+WAKE_CHECK = 2.0  # how often sleeping feeds are checked for being on screen again (safety net)
+
+Read = Callable[[Reader, Any], "tuple[Any, Any]"]
+
+
+def describe_error(e: BaseException) -> str:
+    """One line for a failed read: 'store unreadable: <reason>' for store errors, the type else."""
+    reason = " ".join(str(e).split())[:200] or type(e).__name__
+    if isinstance(e, (sqlite3.Error, OSError, StoreError)):
+        return f"store unreadable: {reason}"
+    return f"read failed: {type(e).__name__}: {reason}"
+
+
+def is_shown(widget: Widget) -> bool:
+    """Whether a widget is on the screen the user sees: its screen is the top one (or under modal screens
+    only) and neither it nor any container above it has display off (an inactive tab)."""
+    if not widget.is_attached:
+        return False
+    try:
+        app = widget.app
+        screen = widget.screen
+    except Exception:  # detached while we looked
+        return False
+    stack = app.screen_stack
+    for top in reversed(stack):
+        if top is screen:
+            break
+        if not isinstance(top, ModalScreen):
+            return False
+    else:
+        return False
+    node: Any = widget
+    while node is not None and node is not screen:
+        if not node.display:
+            return False
+        node = node.parent
+    return True
+
+
+class Feed:
+    """One panel's subscription to the store: what it reads, its cursor, its schedule."""
+
+    class Updated(Message):
+        """A read of `feed` succeeded: `data` is what its read returned; `first` on its first success."""
+
+        def __init__(self, feed: Feed, data: Any, first: bool) -> None:
+            super().__init__()
+            self.feed = feed
+            self.data = data
+            self.first = first
+
+    class Failed(Message):
+        """A read of `feed` failed; `text` is the line to show ("store unreadable: ..., retrying in 2 s")."""
+
+        def __init__(self, feed: Feed, error: str, retry_in: float) -> None:
+            super().__init__()
+            self.feed = feed
+            self.error = error
+            self.retry_in = retry_in
+
+        @property
+        def text(self) -> str:
+            return f"{self.error}, retrying in {self.retry_in:g} s"
+
+    def __init__(self, live: Live, owner: Widget, read: Read, *, name: str, cursor: Any = None,
+                 interval: float | None | bool = True, once: bool = False) -> None:
+        self.live = live
+        self.owner = owner
+        self.read = read
+        self.name = name
+        self.cursor = cursor
+        self._interval = interval  # True: the live interval; a number: this feed's own; None: read once
+        self.once = once
+        self.started = False
+        self.loaded = False  # a read has succeeded
+        self.failing: str | None = None  # the last error while reads fail, None once one succeeds
+        self.busy = False  # a read is in flight
+        self.sleeping = False  # skipped a read because hidden or paused: wake() starts one
+        self.stopped = False
+        self._timer: Timer | None = None
+
+    @property
+    def interval(self) -> float | None:
+        if self._interval is True:
+            return self.live.interval
+        return self._interval or None  # type: ignore[return-value]
+
+    @interval.setter
+    def interval(self, value: float | None) -> None:
+        self._interval = value
+
+    # ------------------------------------------------------------ schedule (main thread)
+
+    def start(self) -> None:
+        """Read now (if shown and not paused), then on schedule."""
+        self.started = True
+        self.stopped = False
+        self.poll_now()
+
+    def stop(self) -> None:
+        """No more reads (a panel going away, or a load that is no longer wanted)."""
+        self.stopped = True
+        self._cancel_timer()
+
+    def poll_now(self) -> None:
+        """Read as soon as possible: now unless a read is in flight (then its result schedules the next)."""
+        if self.stopped or self.busy:
+            return
+        self._cancel_timer()
+        if not self.once and (self.live.paused or not is_shown(self.owner)):
+            self.sleeping = True
+            return
+        self.sleeping = False
+        self.busy = True
+        self.live.reads[self.name] += 1
+        self.owner.run_worker(self._work, thread=True, group=f"live-{self.name}-{id(self)}",
+                              exit_on_error=False, name=f"live {self.name}")
+
+    def reset(self, cursor: Any = None) -> None:
+        """Start over from `cursor` (the panel dropped what it had): the next result is a first one."""
+        self.cursor = cursor
+        self.loaded = False
+        if self.started:
+            self.poll_now()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def _schedule(self, delay: float | None) -> None:
+        self._cancel_timer()
+        if delay is None or self.stopped or not self.owner.is_attached:
+            return
+        self._timer = self.owner.set_timer(delay, self.poll_now, name=f"live {self.name}")
+
+    # ------------------------------------------------------------ the read (worker thread)
+
+    def _work(self) -> None:
+        try:
+            with Reader(self.live.store_root) as reader:
+                data, cursor = self.read(reader, self.cursor)
+        except Exception as e:  # noqa: BLE001 - every failure is shown and retried, never silent
+            self._deliver(self._failed, describe_error(e))
+            return
+        self._deliver(self._updated, data, cursor)
+
+    def _deliver(self, fn: Callable[..., None], *args: Any) -> None:
+        try:
+            self.live.app.call_from_thread(fn, *args)
+        except RuntimeError:  # the app is closing
+            pass
+
+    # ------------------------------------------------------------ results (main thread)
+
+    def _updated(self, data: Any, cursor: Any) -> None:
+        self.busy = False
+        if self.stopped or not self.owner.is_attached:
+            return
+        first = not self.loaded
+        self.loaded = True
+        self.failing = None
+        self.cursor = cursor
+        self.owner.post_message(Feed.Updated(self, data, first))
+        if self.once:
+            self.stopped = True
+            return
+        self._schedule(self.interval)
+
+    def _failed(self, error: str) -> None:
+        self.busy = False
+        if self.stopped or not self.owner.is_attached:
+            return
+        self.failing = error
+        self.owner.post_message(Feed.Failed(self, error, RETRY))
+        self._schedule(RETRY)
+
+
+class Live:
+    """The app's one live-data layer: a store, an interval, pause/resume, and the feeds of the panels."""
+
+    def __init__(self, app: App[Any], store_root: Any, interval: float | None = 1.0, project: str | None = None,
+                 fixed_now: float | None = None) -> None:
+        self.app = app
+        self.store_root: Any = store_root  # a Path, or a StoreURL
+        self.interval = interval
+        self.project = project
+        self.fixed_now = fixed_now  # the clock of ages and runtimes where pinned (snapshots)
+        self.paused = False
+        self.reads: Counter[str] = Counter()
+        self._feeds: list[Feed] = []
+        self._waker: Timer | None = None
+
+    @property
+    def is_url(self) -> bool:
+        return isinstance(self.store_root, StoreURL)
+
+    def feed(self, owner: Widget, read: Read, *, name: str, cursor: Any = None,
+             interval: float | None | bool = True) -> Feed:
+        """A feed for `owner`: `read(reader, cursor) -> (data, next_cursor)` on schedule once started.
+        interval: True for the app's interval, a number of seconds for this feed's own, None to read once."""
+        f = Feed(self, owner, read, name=name, cursor=cursor, interval=interval)
+        self._feeds = [x for x in self._feeds if not x.stopped and (x.owner.is_attached or not x.started)]
+        self._feeds.append(f)
+        return f
+
+    def load(self, owner: Widget, read: Callable[[Reader], Any], *, name: str) -> Feed:
+        """A one-off read for `owner` now: `read(reader) -> data`, posted as Feed.Updated (retried until it
+        succeeds or the returned feed is stopped)."""
+        f = Feed(self, owner, lambda r, c: (read(r), c), name=name, interval=None, once=True)
+        f.start()
+        return f
+
+    # ------------------------------------------------------------ schedule
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        self.wake()
+
+    def wake(self) -> None:
+        """Start a read of every sleeping feed whose panel is on screen now (tab or screen changes)."""
+        if self.paused:
+            return
+        for f in list(self._feeds):
+            if f.stopped or not f.owner.is_attached and f.started:
+                continue
+            if f.sleeping and is_shown(f.owner):
+                f.poll_now()
+
+    def start_waker(self) -> None:
+        """The safety net: every WAKE_CHECK seconds, wake feeds whose panel came on screen unannounced."""
+        if self._waker is None and self.interval:
+            self._waker = self.app.set_interval(WAKE_CHECK, self.wake, name="live wake")
