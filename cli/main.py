@@ -5,6 +5,7 @@
     tracktui show RUN [--json]              one run: state, config, summary, metric keys
     tracktui export RUN --format csv|json   the run's history on stdout
     tracktui sync [--from SRC] [--to DST]   send spooled records to DST; with --from, copy SRC's runs too
+    tracktui grep PATTERN [--project P]     matching console lines (and run names, notes, tags) of every run
     tracktui artifact ls [--project P]      artifact versions: name, version, aliases, files, size, run
     tracktui artifact get NAME[:VER] [--root DIR]   write an artifact's files to a directory
 
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write a run's history to stdout")
     export.add_argument("run", help="run id, id prefix or name")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    grep = sub.add_parser("grep", help="search console lines, run names, notes and tags of every run")
+    grep.add_argument("pattern", help="text to find (case-insensitive, from the start of a word)")
+    grep.add_argument("--project", dest="sub_project", help="only this project's runs")
+    grep.add_argument("--json", action="store_true", help="one JSON object per match")
+    grep.add_argument("--limit", type=int, help="stop after this many matches")
 
     art = sub.add_parser("artifact", help="list and download artifacts")
     art_sub = art.add_subparsers(dest="artifact_command", required=True)
@@ -135,6 +142,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return wrapper.main(args, store, args.project)
     if args.command == "export":
         return cmd_export(store, args.run, args.format)
+    if args.command == "grep":
+        from .grep import cmd_grep
+
+        if not args.pattern:
+            raise CliError("grep: the pattern is empty", EXIT_USAGE)
+        with _reader(store, must_exist=True) as r:
+            return cmd_grep(r, args.pattern, args.sub_project or args.project, args.json, args.limit)
     if args.command == "sync":
         return cmd_sync(args.src, args.dst or store, args.sync_project, args.sync_runs)
     if args.command == "artifact":
