@@ -53,11 +53,11 @@ class TrackTuiApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(RunsScreen())
 
-    def open_run(self, run_id: str) -> None:
-        """Show one run."""
+    def open_run(self, run_id: str, tab: str | None = None, at_seq: int | None = None) -> None:
+        """Show one run (on a tab; the Logs tab at console line at_seq)."""
         from .screens.run import RunScreen
 
-        self.push_screen(RunScreen(run_id))
+        self.push_screen(RunScreen(run_id, tab=tab, at_seq=at_seq))
 
     def action_pause(self) -> None:
         """Pause or resume live updates."""
