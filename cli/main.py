@@ -4,6 +4,7 @@
     tracktui ls [--project P] [--json]      list runs
     tracktui show RUN [--json]              one run: state, config, summary, metric keys
     tracktui export RUN --format csv|json   the run's history on stdout
+    tracktui export [RUN] --format parquet --out DIR [--project P]   history and system metrics as Parquet
     tracktui sync [--from SRC] [--to DST]   send spooled records to DST; with --from, copy SRC's runs too
     tracktui grep PATTERN [--project P]     matching console lines (and run names, notes, tags) of every run
     tracktui artifact ls [--project P]      artifact versions: name, version, aliases, files, size, run
@@ -61,9 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run", help="run id, id prefix or name")
     show.add_argument("--json", action="store_true", help="as one JSON object")
 
-    export = sub.add_parser("export", help="write a run's history to stdout")
-    export.add_argument("run", help="run id, id prefix or name")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export = sub.add_parser("export", help="write a run's history to stdout (csv, json); runs' history and system "
+                                           "metrics to a directory (parquet)")
+    export.add_argument("run", nargs="?", help="run id, id prefix or name (parquet: all runs of --project when "
+                                               "omitted)")
+    export.add_argument("--format", choices=("csv", "json", "parquet"), default="csv")
+    export.add_argument("--project", dest="sub_project", help="parquet: this project's runs")
+    export.add_argument("--out", help="parquet: the directory to write (history/ and system/, a file per run)")
 
     grep = sub.add_parser("grep", help="search console lines, run names, notes and tags of every run")
     grep.add_argument("pattern", help="text to find (case-insensitive, from the start of a word)")
@@ -140,7 +145,23 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tracktui.capture import wrapper
 
         return wrapper.main(args, store, args.project)
+    if args.command == "export" and args.format == "parquet":
+        from tracktui.export import export_parquet
+
+        if not args.out:
+            raise CliError("export --format parquet needs --out DIR", EXIT_USAGE)
+        with _reader(store, must_exist=True) as r:
+            runs = [_find(r, args.run).id] if args.run else None
+        try:
+            res = export_parquet(args.out, project=args.sub_project or args.project, runs=runs, store=store)
+        except RuntimeError as e:
+            raise CliError(str(e), EXIT_USAGE) from e
+        print(f"{res.runs} runs: {res.history_rows} history rows, {res.system_rows} system rows in "
+              f"{len(res.files)} files under {safe_text(args.out)}")
+        return 0
     if args.command == "export":
+        if not args.run:
+            raise CliError("export needs a run (or --format parquet --out DIR for many)", EXIT_USAGE)
         return cmd_export(store, args.run, args.format)
     if args.command == "grep":
         from .grep import cmd_grep
