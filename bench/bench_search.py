@@ -70,7 +70,7 @@ def build(root: Path, runs: int, n_lines: int) -> float:
     for i, rid in enumerate(ids):
         base = 1.7e9 + i * 10_000
         conn.executemany("INSERT INTO logs(run_id, seq, ts, stream, line) VALUES (?, ?, ?, 'stdout', ?)",
-                         ((rid, s, base + s * 0.01, line) for s, line in zip(range(1, per_run + 1), gen)))
+                         ((rid, s, base + s * 0.01, line) for s, line in zip(range(1, per_run + 1), gen, strict=False)))
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

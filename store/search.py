@@ -109,7 +109,7 @@ def _run_matches(reader: Any, pattern: str, project: str | None) -> Iterator[Mat
         params.append(project)
     sql += " ORDER BY created_at"
     for rid, name, proj, created, *texts in reader._all(sql, params):
-        for stream, text in zip(("name", "notes", "tags"), texts):
+        for stream, text in zip(("name", "notes", "tags"), texts, strict=True):
             if text and rx.search(text):
                 yield Match(rid, name, proj, stream, None, created, text)
 

@@ -78,8 +78,8 @@ def test_parquet_round_trip_with_duckdb_and_pandas(store_dir, runs, tmp_path, ca
         got = con.execute(f"SELECT * FROM read_parquet('{path}') ORDER BY _step").fetchall()
         cols = [d[0] for d in con.description]
         assert len(got) == len(expected) and set(keys) <= set(cols)
-        for exp, row in zip(expected, got):
-            row = dict(zip(cols, row))
+        for exp, row in zip(expected, got, strict=True):
+            row = dict(zip(cols, row, strict=True))
             assert row["run_id"] == run.id and row["project"] == "llm" and row["_step"] == exp["_step"]
             assert row["_timestamp"] == exp["_timestamp"]
             for k in keys:
@@ -95,7 +95,7 @@ def test_parquet_round_trip_with_duckdb_and_pandas(store_dir, runs, tmp_path, ca
     df = pd.concat(pd.read_parquet(p) for p in glob.glob(f"{out}/history/*.parquet"))
     losses = df[df.run_id == a.id].sort_values("_step")["loss"].tolist()
     exp = [r.get("loss") for r in reader.history_rows(a.id)]
-    assert all(_same(x, y) for x, y in zip(exp, losses)) and len(losses) == len(exp)
+    assert all(_same(x, y) for x, y in zip(exp, losses, strict=True)) and len(losses) == len(exp)
     assert sum(math.isnan(x) for x in losses) == sum(isinstance(x, float) and math.isnan(x) for x in exp) > 0
     assert math.inf in losses and -math.inf in losses
     assert df["run_name"].nunique() == 2 and df[df.run_id == b.id]["config.lr"].tolist() == [0.01, 0.01]

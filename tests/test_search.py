@@ -8,14 +8,13 @@ import sqlite3
 import time
 
 import pytest
+from conftest import close_writers, run_script
 from tracktui.store import schema
 from tracktui.store.paths import db_path
 from tracktui.store.reader import Reader
 from tracktui.store.search import indexed, matcher, search
 from tracktui.store.writer import Writer
 from tracktui.tui.cli import main
-
-from conftest import close_writers, run_script
 
 SCRIPT = """
 import sys, tracktui

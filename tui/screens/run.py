@@ -87,7 +87,8 @@ class RunScreen(Screen[None]):
             with TabPane("2 System", id="system"):
                 yield SystemPanel(self.app.store_root, self.run_id, interval=self.app.poll_interval)
             with TabPane("3 Logs", id="logs"):
-                yield Lazy(LogTail(self.run_id, at_seq=self.at_seq))  # the panes behind tabs mount after the charts paint
+                # the panes behind tabs mount after the charts paint
+                yield Lazy(LogTail(self.run_id, at_seq=self.at_seq))
             with TabPane("4 Overview", id="overview"):
                 yield Lazy(OverviewPanel(now=self.app.fixed_now))
             with TabPane("5 Files", id="files"):

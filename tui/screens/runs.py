@@ -53,7 +53,8 @@ class RunsScreen(Screen[None]):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("o", "columns", "Columns"),
         Binding("c", "compare", "Compare", tooltip="compare the selected runs (or the cursor run and the selected)"),
-        Binding("F", "search_runs", "Find in all runs", show=False, tooltip="search every run's console lines, names, notes and tags"),
+        Binding("F", "search_runs", "Find in all runs", show=False,
+                tooltip="search every run's console lines, names, notes and tags"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
