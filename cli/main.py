@@ -7,6 +7,7 @@
     tracktui export [RUN] --format parquet --out DIR [--project P]   history and system metrics as Parquet
     tracktui sync [--from SRC] [--to DST]   send spooled records to DST; with --from, copy SRC's runs too
     tracktui grep PATTERN [--project P]     matching console lines (and run names, notes, tags) of every run
+    tracktui import tensorboard DIR [--project P]   TensorBoard event-file directories as runs
     tracktui artifact ls [--project P]      artifact versions: name, version, aliases, files, size, run
     tracktui artifact get NAME[:VER] [--root DIR]   write an artifact's files to a directory
 
@@ -75,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     grep.add_argument("--project", dest="sub_project", help="only this project's runs")
     grep.add_argument("--json", action="store_true", help="one JSON object per match")
     grep.add_argument("--limit", type=int, help="stop after this many matches")
+
+    imp = sub.add_parser("import", help="import runs from TensorBoard log directories")
+    imp_sub = imp.add_subparsers(dest="import_source", required=True)
+    imp_tb = imp_sub.add_parser("tensorboard", help="every directory of event files under DIR becomes a run "
+                                                    "(again: only what is new)")
+    imp_tb.add_argument("source", metavar="DIR")
+    imp_tb.add_argument("--project", dest="sub_project", help="project of the new runs (default: tensorboard)")
 
     art = sub.add_parser("artifact", help="list and download artifacts")
     art_sub = art.add_subparsers(dest="artifact_command", required=True)
@@ -170,6 +178,17 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise CliError("grep: the pattern is empty", EXIT_USAGE)
         with _reader(store, must_exist=True) as r:
             return cmd_grep(r, args.pattern, args.sub_project or args.project, args.json, args.limit)
+    if args.command == "import":
+        from tracktui.importers.tensorboard import import_tensorboard
+
+        try:
+            res = import_tensorboard(args.source, project=args.sub_project or args.project or "tensorboard",
+                                     store=store, progress=lambda line: print(safe_text(line), file=sys.stderr))
+        except (RuntimeError, FileNotFoundError) as e:
+            raise CliError(str(e), EXIT_USAGE) from e
+        print(f"{res.runs} runs: {res.events} new events, {res.values} values"
+              + (f"; {len(res.errors)} could not be read (above)" if res.errors else ""))
+        return 1 if res.errors else 0
     if args.command == "sync":
         return cmd_sync(args.src, args.dst or store, args.sync_project, args.sync_runs)
     if args.command == "artifact":

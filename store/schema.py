@@ -244,7 +244,18 @@ ALTER TABLE metrics_host RENAME TO metrics
 # contentless (the text stays in logs only) with detail=none and letters-only tokens (numbers are not
 # indexed: they are most of a training log's distinct tokens and would double the index); store/search.py
 # checks every candidate line against the pattern itself. runs_fts keeps its own copy of the few short texts.
+# It starts from nothing (a store that went back to an older version and forward again is indexed anew).
 SCHEMA_V3_SEARCH = """
+DROP TRIGGER IF EXISTS logs_fts_insert;
+DROP TRIGGER IF EXISTS logs_fts_delete;
+DROP TRIGGER IF EXISTS logs_fts_update;
+DROP TRIGGER IF EXISTS runs_fts_insert;
+DROP TRIGGER IF EXISTS runs_fts_update;
+DROP TRIGGER IF EXISTS runs_fts_delete;
+DROP TABLE IF EXISTS logs_fts;
+DROP TABLE IF EXISTS runs_fts;
+DROP TABLE IF EXISTS search_runs;
+
 CREATE TABLE search_runs (
     num    INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL UNIQUE
@@ -270,11 +281,13 @@ END;
 
 CREATE TRIGGER runs_fts_insert AFTER INSERT ON runs BEGIN
     INSERT OR IGNORE INTO search_runs(run_id) VALUES (new.id);
-    INSERT OR REPLACE INTO runs_fts(rowid, name, notes, tags)
+    DELETE FROM runs_fts WHERE rowid = (SELECT num FROM search_runs WHERE run_id = new.id);
+    INSERT INTO runs_fts(rowid, name, notes, tags)
         VALUES ((SELECT num FROM search_runs WHERE run_id = new.id), new.name, new.notes, new.tags);
 END;
 CREATE TRIGGER runs_fts_update AFTER UPDATE OF name, notes, tags ON runs BEGIN
-    INSERT OR REPLACE INTO runs_fts(rowid, name, notes, tags)
+    DELETE FROM runs_fts WHERE rowid = (SELECT num FROM search_runs WHERE run_id = new.id);
+    INSERT INTO runs_fts(rowid, name, notes, tags)
         VALUES ((SELECT num FROM search_runs WHERE run_id = new.id), new.name, new.notes, new.tags);
 END;
 CREATE TRIGGER runs_fts_delete AFTER DELETE ON runs BEGIN

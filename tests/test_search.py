@@ -151,6 +151,9 @@ def test_run_names_notes_and_tags_are_found_and_follow_updates(store_dir):
     assert [m.stream for m in search(reader, "vit")] == ["name"]
     assert [m.stream for m in search(reader, "second try")] == ["notes"]
     assert [m.stream for m in search(reader, "final")] == ["tags"]
+    # a resumed run refreshes its row with an upsert (INSERT ... ON CONFLICT DO UPDATE): the index follows
+    w.save_run({"id": "r1", "project": "p", "name": "resumed-name", "state": "running", "created_at": 1.0})
+    assert [m.text for m in search(reader, "resumed")] == ["resumed-name"] and not list(search(reader, "vit"))
     w.close()
 
 
