@@ -135,7 +135,8 @@ def import_tensorboard(root: str | os.PathLike[str], project: str = "tensorboard
         counts = dict(tb.get("files") or {})
         last_step = old.last_step if old and old.last_step is not None else -1
         steps: dict[int, tuple[float, dict[str, Any]]] = {}
-        for f in sorted(p for p in d.iterdir() if p.is_file() and (p.name.startswith(EVENTS) or f".{EVENTS}" in p.name)):
+        files = [p for p in d.iterdir() if p.is_file() and (p.name.startswith(EVENTS) or f".{EVENTS}" in p.name)]
+        for f in sorted(files):
             try:
                 events, total = _read_file(f, int(counts.get(f.name, 0)))
             except Exception as e:  # noqa: BLE001 - one line per unreadable file, never fatal
