@@ -7,7 +7,7 @@
     tracktui export [RUN] --format parquet --out DIR [--project P]   history and system metrics as Parquet
     tracktui sync [--from SRC] [--to DST]   send spooled records to DST; with --from, copy SRC's runs too
     tracktui grep PATTERN [--project P]     matching console lines (and run names, notes, tags) of every run
-    tracktui import tensorboard DIR [--project P]   TensorBoard event-file directories as runs
+    tracktui import tensorboard|wandb DIR [--project P]   TensorBoard / wandb run folders as runs
     tracktui artifact ls [--project P]      artifact versions: name, version, aliases, files, size, run
     tracktui artifact get NAME[:VER] [--root DIR]   write an artifact's files to a directory
 
@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "(again: only what is new)")
     imp_tb.add_argument("source", metavar="DIR")
     imp_tb.add_argument("--project", dest="sub_project", help="project of the new runs (default: tensorboard)")
+    imp_wb = imp_sub.add_parser("wandb", help="every offline-run-*/run-* folder under DIR becomes a run (again: "
+                                              "only what is new; needs the wandb package)")
+    imp_wb.add_argument("source", metavar="DIR")
+    imp_wb.add_argument("--project", dest="sub_project", help="project of the new runs (default: wandb's)")
 
     art = sub.add_parser("artifact", help="list and download artifacts")
     art_sub = art.add_subparsers(dest="artifact_command", required=True)
@@ -180,10 +184,18 @@ def _dispatch(args: argparse.Namespace) -> int:
             return cmd_grep(r, args.pattern, args.sub_project or args.project, args.json, args.limit)
     if args.command == "import":
         from tracktui.importers.tensorboard import import_tensorboard
+        from tracktui.importers.wandb import import_wandb
+
+        def progress(line: str) -> None:
+            print(safe_text(line), file=sys.stderr)
 
         try:
-            res = import_tensorboard(args.source, project=args.sub_project or args.project or "tensorboard",
-                                     store=store, progress=lambda line: print(safe_text(line), file=sys.stderr))
+            if args.import_source == "wandb":
+                res = import_wandb(args.source, project=args.sub_project or args.project, store=store,
+                                   progress=progress)
+            else:
+                res = import_tensorboard(args.source, project=args.sub_project or args.project or "tensorboard",
+                                         store=store, progress=progress)
         except (RuntimeError, FileNotFoundError) as e:
             raise CliError(str(e), EXIT_USAGE) from e
         print(f"{res.runs} runs: {res.events} new events, {res.values} values"
