@@ -204,3 +204,23 @@ def test_migration_splits_statements_with_triggers():
 def test_search_rejects_an_empty_pattern(store_dir):
     with pytest.raises(ValueError):
         list(search(Reader(store_dir), ""))
+
+
+def test_a_store_synced_twice_finds_each_line_once(tmp_path, capsys):  # type: ignore[no-untyped-def]
+    """sync copies lines with INSERT ... ON CONFLICT DO UPDATE: the second copy updates, the index follows."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    w = Writer(src)
+    w.save_run({"id": "r1", "project": "p", "name": "synced", "state": "finished", "created_at": 1.0})
+    for i in range(50):
+        w.put(("log", "r1", 1.0 + i, "stdout", f"line {i} NCCL watchdog" if i % 10 == 0 else f"line {i}"))
+    w.close()
+    close_writers()
+    for _ in range(2):
+        assert main(["sync", "--from", str(src), "--to", str(dst)]) == 0
+        close_writers()
+    capsys.readouterr()
+    got = [(m.run_id, m.seq) for m in search(Reader(dst), "nccl watchdog")]
+    assert got == [("r1", s) for s in (1, 11, 21, 31, 41)]
+    conn = sqlite3.connect(db_path(dst))
+    conn.execute("INSERT INTO logs_fts(logs_fts) VALUES ('integrity-check')")
+    conn.close()
