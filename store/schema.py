@@ -245,7 +245,7 @@ ALTER TABLE metrics_host RENAME TO metrics
 # indexed: they are most of a training log's distinct tokens and would double the index); store/search.py
 # checks every candidate line against the pattern itself. runs_fts keeps its own copy of the few short texts.
 # It starts from nothing (a store that went back to an older version and forward again is indexed anew).
-SCHEMA_V3_SEARCH = """
+SCHEMA_SEARCH = """
 DROP TRIGGER IF EXISTS logs_fts_insert;
 DROP TRIGGER IF EXISTS logs_fts_delete;
 DROP TRIGGER IF EXISTS logs_fts_update;
@@ -304,7 +304,7 @@ INSERT INTO logs_fts(rowid, line)
 """
 
 # MIGRATIONS[i] takes a store from user_version i to i + 1. Append, never edit a released entry.
-MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2_ARTIFACTS, SCHEMA_METRICS_HOST, SCHEMA_V3_SEARCH]
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2_ARTIFACTS, SCHEMA_METRICS_HOST, SCHEMA_SEARCH]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

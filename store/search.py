@@ -4,7 +4,7 @@ What matches: PATTERN is found in a line, ignoring case, starting at the start o
 with a letter): "out of mem" finds "CUDA out of memory"; "uda out" does not. Lines come in run order, each
 run's lines in the order they were written.
 
-SQLite: the full-text indexes of schema.SCHEMA_V3_SEARCH give candidates (every line holding the pattern's
+SQLite: the full-text indexes of schema.SCHEMA_SEARCH give candidates (every line holding the pattern's
 words, the last one as a prefix); each candidate is then checked against the pattern itself, so the index
 never decides a match on its own. A pattern without letters (only digits or signs) cannot use the index and
 scans every line. A store not migrated yet (only readers opened it since the upgrade) is scanned too.

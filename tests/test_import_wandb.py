@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 from tracktui.store.reader import Reader
-from tracktui.tui.cli import main
+from tracktui.cli.main import main
 
 pytest.importorskip("wandb", reason="the wandb package is not installed (the integrations extra has it)")
 

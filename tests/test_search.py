@@ -14,7 +14,7 @@ from tracktui.store.paths import db_path
 from tracktui.store.reader import Reader
 from tracktui.store.search import indexed, matcher, search
 from tracktui.store.writer import Writer
-from tracktui.tui.cli import main
+from tracktui.cli.main import main
 
 SCRIPT = """
 import sys, tracktui
@@ -196,7 +196,7 @@ def test_an_existing_store_is_migrated_and_its_lines_indexed(store_dir):
 
 
 def test_migration_splits_statements_with_triggers():
-    stmts = schema._statements(schema.SCHEMA_V3_SEARCH)
+    stmts = schema._statements(schema.SCHEMA_SEARCH)
     assert all(sqlite3.complete_statement(s) for s in stmts)
     assert sum(s.lstrip().startswith("CREATE TRIGGER") for s in stmts) == 6
 

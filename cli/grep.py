@@ -13,7 +13,7 @@ import time
 from tracktui.store.codec import dumps
 from tracktui.store.search import search
 
-from .text import safe_text
+from tracktui.tui.text import safe_text  # plain text only (no Rich, no Textual)
 
 
 def _when(ts: float) -> str:
