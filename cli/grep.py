@@ -12,7 +12,6 @@ import time
 
 from tracktui.store.codec import dumps
 from tracktui.store.search import search
-
 from tracktui.tui.text import safe_text  # plain text only (no Rich, no Textual)
 
 

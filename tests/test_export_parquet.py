@@ -8,10 +8,10 @@ import time
 
 import pytest
 import tracktui
+from tracktui.cli.main import main
 from tracktui.export import file_stem
 from tracktui.store.reader import Reader
 from tracktui.store.writer import Writer
-from tracktui.cli.main import main
 
 pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed (pip install 'tracktui[parquet]')")
 duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed (the test extra has it)")

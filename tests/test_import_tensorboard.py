@@ -6,9 +6,9 @@ import glob
 import math
 
 import pytest
+from tracktui.cli.main import main
 from tracktui.importers.tensorboard import run_id_for
 from tracktui.store.reader import Reader
-from tracktui.cli.main import main
 
 np = pytest.importorskip("numpy", reason="numpy is not installed (the media extra has it)")
 pytest.importorskip("tensorboard", reason="the tensorboard package is not installed (the integrations extra has it)")

@@ -10,8 +10,8 @@ import sys
 import textwrap
 
 import pytest
-from tracktui.store.reader import Reader
 from tracktui.cli.main import main
+from tracktui.store.reader import Reader
 
 pytest.importorskip("wandb", reason="the wandb package is not installed (the integrations extra has it)")
 

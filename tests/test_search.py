@@ -9,12 +9,12 @@ import time
 
 import pytest
 from conftest import close_writers, run_script
+from tracktui.cli.main import main
 from tracktui.store import schema
 from tracktui.store.paths import db_path
 from tracktui.store.reader import Reader
 from tracktui.store.search import indexed, matcher, search
 from tracktui.store.writer import Writer
-from tracktui.cli.main import main
 
 SCRIPT = """
 import sys, tracktui
