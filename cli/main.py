@@ -4,8 +4,11 @@
     tracktui ls [--project P] [--json]      list runs
     tracktui show RUN [--json]              one run: state, config, summary, metric keys
     tracktui export RUN --format csv|json   the run's history on stdout
+    tracktui export [RUN] --format parquet --out DIR [--project P]   history and system metrics as Parquet
     tracktui sync [--from SRC] [--to DST]   send spooled records to DST; with --from, copy SRC's runs too
     tracktui compact                        merge a shared store's segment files (safe while writers run)
+    tracktui grep PATTERN [--project P]     matching console lines (and run names, notes, tags) of every run
+    tracktui import tensorboard|wandb DIR [--project P]   TensorBoard / wandb run folders as runs
     tracktui artifact ls [--project P]      artifact versions: name, version, aliases, files, size, run
     tracktui artifact get NAME[:VER] [--root DIR]   write an artifact's files to a directory
 
@@ -61,9 +64,30 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run", help="run id, id prefix or name")
     show.add_argument("--json", action="store_true", help="as one JSON object")
 
-    export = sub.add_parser("export", help="write a run's history to stdout")
-    export.add_argument("run", help="run id, id prefix or name")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export = sub.add_parser("export", help="write a run's history to stdout (csv, json); runs' history and system "
+                                           "metrics to a directory (parquet)")
+    export.add_argument("run", nargs="?", help="run id, id prefix or name (parquet: all runs of --project when "
+                                               "omitted)")
+    export.add_argument("--format", choices=("csv", "json", "parquet"), default="csv")
+    export.add_argument("--project", dest="sub_project", help="parquet: this project's runs")
+    export.add_argument("--out", help="parquet: the directory to write (history/ and system/, a file per run)")
+
+    grep = sub.add_parser("grep", help="search console lines, run names, notes and tags of every run")
+    grep.add_argument("pattern", help="text to find (case-insensitive, from the start of a word)")
+    grep.add_argument("--project", dest="sub_project", help="only this project's runs")
+    grep.add_argument("--json", action="store_true", help="one JSON object per match")
+    grep.add_argument("--limit", type=int, help="stop after this many matches")
+
+    imp = sub.add_parser("import", help="import runs from TensorBoard log directories")
+    imp_sub = imp.add_subparsers(dest="import_source", required=True)
+    imp_tb = imp_sub.add_parser("tensorboard", help="every directory of event files under DIR becomes a run "
+                                                    "(again: only what is new)")
+    imp_tb.add_argument("source", metavar="DIR")
+    imp_tb.add_argument("--project", dest="sub_project", help="project of the new runs (default: tensorboard)")
+    imp_wb = imp_sub.add_parser("wandb", help="every offline-run-*/run-* folder under DIR becomes a run (again: "
+                                              "only what is new; needs the wandb package)")
+    imp_wb.add_argument("source", metavar="DIR")
+    imp_wb.add_argument("--project", dest="sub_project", help="project of the new runs (default: wandb's)")
 
     art = sub.add_parser("artifact", help="list and download artifacts")
     art_sub = art.add_subparsers(dest="artifact_command", required=True)
@@ -136,8 +160,50 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tracktui.capture import wrapper
 
         return wrapper.main(args, store, args.project)
+    if args.command == "export" and args.format == "parquet":
+        from tracktui.export import export_parquet
+
+        if not args.out:
+            raise CliError("export --format parquet needs --out DIR", EXIT_USAGE)
+        with _reader(store, must_exist=True) as r:
+            runs = [_find(r, args.run).id] if args.run else None
+        try:
+            res = export_parquet(args.out, project=args.sub_project or args.project, runs=runs, store=store)
+        except RuntimeError as e:
+            raise CliError(str(e), EXIT_USAGE) from e
+        print(f"{res.runs} runs: {res.history_rows} history rows, {res.system_rows} system rows in "
+              f"{len(res.files)} files under {safe_text(args.out)}")
+        return 0
     if args.command == "export":
+        if not args.run:
+            raise CliError("export needs a run (or --format parquet --out DIR for many)", EXIT_USAGE)
         return cmd_export(store, args.run, args.format)
+    if args.command == "grep":
+        from .grep import cmd_grep
+
+        if not args.pattern:
+            raise CliError("grep: the pattern is empty", EXIT_USAGE)
+        with _reader(store, must_exist=True) as r:
+            return cmd_grep(r, args.pattern, args.sub_project or args.project, args.json, args.limit)
+    if args.command == "import":
+        from tracktui.importers.tensorboard import import_tensorboard
+        from tracktui.importers.wandb import import_wandb
+
+        def progress(line: str) -> None:
+            print(safe_text(line), file=sys.stderr)
+
+        try:
+            if args.import_source == "wandb":
+                res = import_wandb(args.source, project=args.sub_project or args.project, store=store,
+                                   progress=progress)
+            else:
+                res = import_tensorboard(args.source, project=args.sub_project or args.project or "tensorboard",
+                                         store=store, progress=progress)
+        except (RuntimeError, FileNotFoundError) as e:
+            raise CliError(str(e), EXIT_USAGE) from e
+        print(f"{res.runs} runs: {res.events} new events, {res.values} values"
+              + (f"; {len(res.errors)} could not be read (above)" if res.errors else ""))
+        return 1 if res.errors else 0
     if args.command == "sync":
         return cmd_sync(args.src, args.dst or store, args.sync_project, args.sync_runs)
     if args.command == "artifact":

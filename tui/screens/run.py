@@ -70,9 +70,11 @@ class RunScreen(Screen[None]):
         Binding("6", "tab('media')", "Media", show=False),
     ]
 
-    def __init__(self, run_id: str):
+    def __init__(self, run_id: str, tab: str | None = None, at_seq: int | None = None):
         super().__init__()
         self.run_id = run_id
+        self.first_tab = tab
+        self.at_seq = at_seq
         self.record: RunRecord | None = None
         self.alerts: list[tuple[int, float, str]] = []  # the run's alert lines (seq, ts, line), oldest first
 
@@ -84,7 +86,8 @@ class RunScreen(Screen[None]):
             with TabPane("2 System", id="system"):
                 yield SystemPanel(self.app.store_root, self.run_id, interval=self.app.poll_interval)
             with TabPane("3 Logs", id="logs"):
-                yield Lazy(LogTail(self.run_id))  # the panes behind tabs mount after the charts paint
+                # the panes behind tabs mount after the charts paint
+                yield Lazy(LogTail(self.run_id, at_seq=self.at_seq))
             with TabPane("4 Overview", id="overview"):
                 yield Lazy(OverviewPanel(now=self.app.fixed_now))
             with TabPane("5 Files", id="files"):
@@ -96,6 +99,8 @@ class RunScreen(Screen[None]):
     def on_mount(self) -> None:
         self.poll()
         self.call_after_refresh(self.query_one(RunChartsPanel).focus)
+        if self.first_tab:
+            self.call_after_refresh(self.action_tab, self.first_tab)
 
     def on_chart_full_screen_requested(self, message: ChartFullScreenRequested) -> None:
         """enter on a chart: a stored metric gets a screen of its own (live, the same chart options); any

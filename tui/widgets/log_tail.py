@@ -72,12 +72,13 @@ class LogTail(Vertical):
     LogTail RichLog { height: 1fr; }
     """
 
-    def __init__(self, run_id: str, **kwargs: Any):
+    def __init__(self, run_id: str, at_seq: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.run_id = run_id
+        self.at_seq = at_seq  # open at this line (a search match), marked, not following
         self.lines: deque[tuple[int, float, str, str]] = deque(maxlen=MAX_LINES)
         self.seq = 0
-        self.follow = True
+        self.follow = at_seq is None
         self.search = ""
         self.loaded = False
 
@@ -114,7 +115,9 @@ class LogTail(Vertical):
         lines: list[tuple[int, float, str, str]] = []
         try:
             with Reader(self.app.store_root) as r:
-                if first:
+                if first and self.at_seq is not None:
+                    lines = r.logs(run_id, since_seq=max(0, self.at_seq - FIRST_TAIL // 2), limit=FIRST_TAIL)
+                elif first:
                     lines = r.logs_tail(run_id, FIRST_TAIL)
                 else:
                     lines = r.logs(run_id, since_seq=seq, limit=MAX_LINES)
@@ -129,15 +132,31 @@ class LogTail(Vertical):
             return
         self.loaded = True
         log = self.query_one(RichLog)
+        at = None
+        written = 0
         for row in message.lines:
             self.lines.append(row)
             self.seq = max(self.seq, row[0])
             if self._matches(row[3]):
+                if row[0] == self.at_seq and message.first:
+                    at = written  # the first load fills an empty log: its line number
+                written += 1
                 log.write(self._render_line(row), scroll_end=self.follow)
+        if at is not None:
+            log.auto_scroll = False
+            self._scroll_to_line(at, 100)
         if message.lines:
             self.update_status()
         if self.app.poll_interval:
             self.set_timer(self.app.poll_interval, self.poll)
+
+    def _scroll_to_line(self, y: int, tries: int) -> None:
+        """Show line y near the top, once the log has laid it out (RichLog defers writes until it has a size)."""
+        log = self.query_one(RichLog)
+        if len(log.lines) > y and log.max_scroll_y >= min(y - 3, len(log.lines) - log.size.height):
+            log.scroll_to(y=max(0, y - 3), animate=False)
+        elif tries > 0:
+            self.set_timer(0.05, lambda: self._scroll_to_line(y, tries - 1))
 
     def _matches(self, line: str) -> bool:
         return not self.search or self.search.lower() in safe_text(keep_sgr(line)).lower()
@@ -146,6 +165,8 @@ class LogTail(Vertical):
         t = log_line(row[1], row[2], row[3], fixed_tz=self.app.fixed_now is not None)
         if self.search:
             t.highlight_words([self.search], style="reverse", case_sensitive=False)
+        if row[0] == self.at_seq:
+            t.stylize("reverse")
         return t
 
     def _redraw(self) -> None:
@@ -207,3 +228,4 @@ class LogTail(Vertical):
     def action_bottom(self) -> None:
         """Jump to the last line."""
         self.query_one(RichLog).scroll_end(animate=False)
+
