@@ -8,7 +8,7 @@ import sqlite3
 import time
 
 import pytest
-from conftest import close_writers, run_script
+from tests.conftest import close_writers, run_script
 from tracktui.cli.main import main
 from tracktui.store import schema
 from tracktui.store.paths import db_path
