@@ -58,7 +58,7 @@ class TrackTuiApp(App[None]):
 
     def on_mount(self) -> None:
         self.live.start_waker()
-        self.push_screen(RunsScreen())
+        self.push_screen(RunsScreen(self.live))
 
     def on_tabbed_content_tab_activated(self) -> None:
         """A tab came on screen: its panels' sleeping feeds read now."""
@@ -68,7 +68,7 @@ class TrackTuiApp(App[None]):
         """Show one run."""
         from .screens.run import RunScreen
 
-        self.push_screen(RunScreen(run_id))
+        self.push_screen(RunScreen(self.live, run_id))
 
     def action_pause(self) -> None:
         """Pause or resume live updates."""

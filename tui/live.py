@@ -67,7 +67,9 @@ Read = Callable[[Reader, Any], "tuple[Any, Any]"]
 
 def describe_error(e: BaseException) -> str:
     """One line for a failed read: 'store unreadable: <reason>' for store errors, the type else."""
-    reason = " ".join(str(e).split())[:200] or type(e).__name__
+    reason = " ".join(str(e).split()) or type(e).__name__
+    if len(reason) > 90:  # the whole line must fit a status line, "retrying in 2 s" included
+        reason = reason[:89] + "…"
     if isinstance(e, (sqlite3.Error, OSError, StoreError)):
         return f"store unreadable: {reason}"
     return f"read failed: {type(e).__name__}: {reason}"
@@ -177,6 +179,11 @@ class Feed:
         self.live.reads[self.name] += 1
         self.owner.run_worker(self._work, thread=True, group=f"live-{self.name}-{id(self)}",
                               exit_on_error=False, name=f"live {self.name}")
+
+    def next_in(self, delay: float) -> None:
+        """Make the next scheduled read come `delay` seconds from now (a panel that knows it is idle)."""
+        if self._timer is not None and not self.stopped:
+            self._schedule(delay)
 
     def reset(self, cursor: Any = None) -> None:
         """Start over from `cursor` (the panel dropped what it had): the next result is a first one."""
