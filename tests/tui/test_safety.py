@@ -39,10 +39,10 @@ async def test_hostile_strings_render_as_text_everywhere(hostile_store: Path) ->
             await pilot.press("enter")
             assert isinstance(app.screen, RunScreen)
             await wait_for(pilot, lambda: len(app.screen.query_one(ChartsPanel).charts) >= 4)
-            await wait_for(pilot, lambda: any(t.loaded for t in app.screen.query(LogTail)))
             for tab in "2345613":
                 await pilot.press(tab)
                 await pilot.pause()
+            await wait_for(pilot, lambda: any(t.loaded for t in app.screen.query(LogTail)))  # read once shown
             app.export_screenshot()
             await pilot.press("slash", *"[link", "enter", "escape", "escape", "escape")
             await pilot.press("question_mark", "escape")

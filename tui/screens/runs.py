@@ -62,7 +62,7 @@ class RunsScreen(Screen[None]):
         self.feed = live.feed(self, self._read, name="runs", cursor=0)
         self.loaded = False
         self._last_recheck = 0.0
-        self._running: frozenset[str] = frozenset()  # ids of running runs (re-read now and then)
+        self._running_ids: frozenset[str] = frozenset()  # ids of running runs (re-read now and then)
         self._columns_chosen = False
         self.error: str | None = None
         self.snapshot: str | None = None  # why the store is read as a frozen snapshot (None: live)
@@ -108,7 +108,7 @@ class RunsScreen(Screen[None]):
         if not first and now - self._last_recheck >= RECHECK_RUNNING:
             self._last_recheck = now
             got = {x.id for x in runs}
-            for rid in self._running:
+            for rid in self._running_ids:
                 if rid not in got:
                     rec = r.run(rid)
                     if rec is not None:
@@ -159,7 +159,7 @@ class RunsScreen(Screen[None]):
                 table.merge(runs)
         else:
             table.tick()
-        self._running = frozenset(rid for rid, r in table.model.items() if r.state == "running")
+        self._running_ids = frozenset(rid for rid, r in table.model.items() if r.state == "running")
         self.update_status()
         if self.first_paint_at is None:
             self.call_after_refresh(self._painted, None)
