@@ -13,8 +13,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option, OptionDoesNotExist
 from tracktui.store import Reader
 
-from ..messages import FilesPolled
 from ..live import Feed, Live
+from ..messages import FilesPolled
 from ..text import safe_text
 from .artifact_view import artifact_label, artifact_view
 

@@ -2,8 +2,9 @@
 
 Its reads go through the live-data layer (tui/live.py): a feed reads only the samples newer than the last
 one held per key (Reader.system with since_ts), downsampling a first read of a long run; the handler (main
-thread) merges the points, adds GPU blocks as GPUs appear and refreshes the cells that changed. Keys are the capture's (sdk/capture/system.py and gpu.py, wandb's names);
-static GPU facts come from run.metadata["gpus"].
+thread) merges the points, adds GPU blocks as GPUs appear and refreshes the cells that changed. Keys are
+the capture's (sdk/capture/system.py and gpu.py, wandb's names); static GPU facts come from
+run.metadata["gpus"].
 """
 
 from __future__ import annotations
