@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -75,6 +75,7 @@ class RunScreen(Screen[None]):
         self.run_id = run_id
         self.feed = live.feed(self, self._read, name="run", cursor=0)  # cursor: the last alert's seq
         self.error: str | None = None
+        self._header_shown: tuple[str, list[Any]] | None = None
         self.record: RunRecord | None = None
         self.alerts: list[tuple[int, float, str]] = []  # the run's alert lines (seq, ts, line), oldest first
 
@@ -154,7 +155,9 @@ class RunScreen(Screen[None]):
         t = header_text(self.record, self.live.fixed_now) if self.record is not None else Text(f" {self.run_id}")
         if self.error:
             t.append(f"  ⚠ {safe_text(self.error, limit=160)}", style="bold red")
-        self.query_one("#run-header", Static).update(t)
+        if (t.plain, t.spans) != self._header_shown:  # an unchanged header is not laid out again each poll
+            self._header_shown = (t.plain, list(t.spans))
+            self.query_one("#run-header", Static).update(t)
 
     def update_status(self) -> None:
         """Pause and resume change nothing visible here beyond the notification."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -63,6 +63,7 @@ class RunsScreen(Screen[None]):
         self.loaded = False
         self._last_recheck = 0.0
         self._running_ids: frozenset[str] = frozenset()  # ids of running runs (re-read now and then)
+        self._status_shown: tuple[str, list[Any]] | None = None
         self._columns_chosen = False
         self.error: str | None = None
         self.snapshot: str | None = None  # why the store is read as a frozen snapshot (None: live)
@@ -207,7 +208,9 @@ class RunsScreen(Screen[None]):
         if self.live.project:
             t.append(f"   project: {safe_text(self.live.project)}")
         t.append(f"   store: {safe_text(self.app.store_label)}", style="dim")
-        self.query_one("#status", Static).update(t)
+        if (t.plain, t.spans) != self._status_shown:  # an unchanged line is not laid out again each poll
+            self._status_shown = (t.plain, list(t.spans))
+            self.query_one("#status", Static).update(t)
         empty = self.loaded and not table.model
         self.query_one("#empty").display = empty
         table.display = not empty
