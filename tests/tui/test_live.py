@@ -146,6 +146,8 @@ async def test_every_panel_shows_a_failed_read_then_updates_again(tmp_path: Path
             app.open_run("r0")
             await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), timeout=10)
             screen = app.screen
+            assert isinstance(screen, RunScreen)
+            await wait_for(pilot, lambda: screen.record is not None, timeout=15)
             await pilot.press("3")
             await wait_for(pilot, lambda: any(t.loaded for t in screen.query(LogTail)), timeout=15)
             logs = screen.query_one(LogTail)

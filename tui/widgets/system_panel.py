@@ -120,7 +120,11 @@ class SystemPanel(VerticalScroll):
         keys, points = read_samples(r, self.run_id, dict(cursors))
         md = rec.metadata if rec is not None and isinstance(rec.metadata, dict) else {}
         running = rec is None or rec.state == "running"
-        return SystemRead(keys, points, md, rec.created_at if rec else None, running), cursors
+        after = dict(cursors)
+        for key, pts in points.items():
+            if pts:
+                after[key] = max(after.get(key, -math.inf), max(p[0] for p in pts))
+        return SystemRead(keys, points, md, rec.created_at if rec else None, running), after
 
     def on_feed_failed(self, message: Feed.Failed) -> None:
         """Say why the samples cannot be read (the layer tries again)."""
@@ -140,7 +144,6 @@ class SystemPanel(VerticalScroll):
             firsts = [pts[0][0] for pts in got.points.values() if pts]
             self.t0 = got.created_at if got.created_at is not None else min(firsts, default=None)
         changed = {k for k, pts in got.points.items() if self.store.add(k, pts)}
-        self.feed.cursor = dict(self.store.last_ts)
         self._build()
         for cell in self.cells.values():
             if changed & cell.spec.keys or self.polls == 1 or not cell.chart.drawn_points:
