@@ -103,7 +103,8 @@ STEPS: list[tuple[bytes, bytes | None]] = [
     (b"\r", b"1 Charts"), (b"1", b"train/loss"), (b"3", "E│".encode()), (b"4", b"summary"),
     (b"6", b"no media logged"), (b"5", b"requirements.txt"), (b"2", b"samples held"), (b"?", b"Keys:"),
     (b"\x1b", None), (b"\x1b", b"runs"), (b"\x1b[B", None), (b"\r", b"1 Charts"), (b"3", "E│".encode()),
-    (b"\x1b", b"runs"), (b"/", None),  # escape in the Logs tab goes back (an unchanged line is not redrawn) (b"[", None), (b"/", None), (b"]", None),
+    # one escape leaves the Logs tab (a second one would wait for a redraw of an unchanged screen)
+    (b"\x1b", b"runs"), (b"/", None), (b"[", None), (b"/", None), (b"]", None),
     (b"\r", None),
     (b"\x1b", None), (b"\x1b", None), (b"o", b"Columns:"), (b"\x1b", None), (b"q", None),
 ]
