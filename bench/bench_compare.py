@@ -73,7 +73,7 @@ async def until(cond, timeout: float = 60.0) -> None:  # type: ignore[no-untyped
 
 def drawn(panel) -> bool:  # type: ignore[no-untyped-def]
     """Every visible chart has drawn with the panel's current options."""
-    return all(c._cache is not None and c._cache[0][3] == c.opts.version for c in panel.visible_charts())
+    return all(c.is_current() for c in panel.visible_charts())
 
 
 async def switch_times(pilot, rid: str) -> dict[str, float]:  # type: ignore[no-untyped-def]

@@ -56,7 +56,7 @@ def sdk_vs_copy(url: str, steps: int) -> dict[str, float]:
 async def first_paints(store: str, long_store: str, n_metrics: int) -> dict[str, float]:
     from tracktui.tui.app import make_app
     from tracktui.tui.screens.runs import RunsScreen
-    from tracktui.tui.widgets.charts_panel import ChartsPanel
+    from tracktui.tui.widgets.run_charts import RunChartsPanel
 
     out: dict[str, float] = {}
     app = make_app(store_dir=store, poll_interval=None)
@@ -77,7 +77,7 @@ async def first_paints(store: str, long_store: str, n_metrics: int) -> dict[str,
         t0 = time.perf_counter()
         app.open_run("longrun")
         await pilot.pause()
-        panel = app.screen.query_one(ChartsPanel)
+        panel = app.screen.query_one(RunChartsPanel)
         while len(panel.charts) < n_metrics or panel.polls < 1:
             await asyncio.sleep(0.002)
         await pilot.pause()

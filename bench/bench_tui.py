@@ -149,8 +149,8 @@ async def tab_switch(root: Path, rounds: int, stock_footer: bool) -> dict[str, f
     from textual.widgets import Footer
     from tracktui.tui.app import make_app
     from tracktui.tui.screens.runs import RunsScreen
-    from tracktui.tui.widgets.charts_panel import ChartsPanel
     from tracktui.tui.widgets.footer import KeysFooter
+    from tracktui.tui.widgets.run_charts import RunChartsPanel
 
     run_screen.KeysFooter = Footer if stock_footer else KeysFooter  # type: ignore[misc]
     cpu: list[float] = []
@@ -161,7 +161,7 @@ async def tab_switch(root: Path, rounds: int, stock_footer: bool) -> dict[str, f
             while not (isinstance(app.screen, RunsScreen) and app.screen.loaded):
                 await asyncio.sleep(0.01)
             app.open_run("tabs")
-            while not isinstance(app.screen.focused, ChartsPanel):
+            while not isinstance(app.screen.focused, RunChartsPanel):
                 await asyncio.sleep(0.01)
             for key in "234561":  # the lazy panes mount on their first showing: not what is timed
                 await pilot.press(key)
@@ -209,7 +209,7 @@ async def measure(runs_root: Path, long_root: Path, long_id: str, n_metrics: int
     from tracktui.tui.live import Feed
     from tracktui.tui.messages import MetricsPolled
     from tracktui.tui.screens.runs import RunsScreen
-    from tracktui.tui.widgets.charts_panel import ChartsPanel
+    from tracktui.tui.widgets.run_charts import RunChartsPanel
     from tracktui.tui.widgets.runs_table import RunsTable
 
     out: dict[str, float] = {}
@@ -262,7 +262,7 @@ async def measure(runs_root: Path, long_root: Path, long_id: str, n_metrics: int
         t0 = time.perf_counter()
         app.open_run(long_id)
         await pilot.pause()
-        panel = app.screen.query_one(ChartsPanel)
+        panel = app.screen.query_one(RunChartsPanel)
         while len(panel.charts) < n_metrics or panel.polls < 1:
             await asyncio.sleep(0.002)
         await pilot.pause()  # the charts are rendered on this refresh
@@ -272,14 +272,14 @@ async def measure(runs_root: Path, long_root: Path, long_id: str, n_metrics: int
         app.pop_screen()
         app.open_run("emptyrun")
         await pilot.pause()
-        while app.screen.query_one(ChartsPanel).polls < 1:
+        while app.screen.query_one(RunChartsPanel).polls < 1:
             await asyncio.sleep(0.002)
         await pilot.pause()
         out["empty_run_opened_s"] = time.perf_counter() - t0
         app.pop_screen()
         app.open_run(long_id)
         await pilot.pause()
-        panel = app.screen.query_one(ChartsPanel)
+        panel = app.screen.query_one(RunChartsPanel)
         while len(panel.charts) < n_metrics or panel.polls < 1:
             await asyncio.sleep(0.002)
         await pilot.pause()
@@ -293,7 +293,7 @@ async def measure(runs_root: Path, long_root: Path, long_id: str, n_metrics: int
         out["charts_refresh_nothing_new_ms"] = statistics.median(times) * 1000
         known = {k: (panel.last_steps.get(k), None) for k in panel.charts}
         with Reader(long_root) as r:
-            from tracktui.tui.widgets.charts_panel import read_series
+            from tracktui.tui.chart_data import read_series
 
             t = time.perf_counter()
             for k, (last, _) in known.items():

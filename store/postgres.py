@@ -183,8 +183,16 @@ CREATE TABLE writer_progress (
 )
 """
 
+# System metrics per host (as schema.SCHEMA_METRICS_HOST on SQLite): metrics is unique per (run, stream, key,
+# host); '' is history's host and that of system samples written before hosts.
+SCHEMA_METRICS_HOST = f"""
+ALTER TABLE metrics ADD COLUMN host {_TEXT} NOT NULL DEFAULT '';
+ALTER TABLE metrics DROP CONSTRAINT IF EXISTS metrics_run_id_stream_key_key;
+ALTER TABLE metrics ADD CONSTRAINT metrics_run_stream_key_host UNIQUE (run_id, stream, key, host)
+"""
+
 # MIGRATIONS[i] takes the schema from version i to i + 1. Append, never edit a released entry.
-MIGRATIONS: list[str] = [SCHEMA_V1]
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_METRICS_HOST]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _TEMP_TABLES = (

@@ -4,7 +4,8 @@ Every SQLite specific lives here. Tables (documented in README "The store"):
 
 - runs: one row per run; config, summary, metadata and metric definitions as JSON; ``rev`` rises on
   every write to the run so readers can ask for "runs changed since rev N".
-- metrics: one row per (run, stream, key); stream is 'history' (step-keyed) or 'system' (time-keyed).
+- metrics: one row per (run, stream, key, host); stream is 'history' (step-keyed) or 'system' (time-keyed);
+  host names the node a system metric was sampled on ('' for history, and for samples from before hosts).
 - history: one point per (metric, step); value + kind (see codec) + text for strings and media refs.
 - history_rollup: min/max/sum/count per metric and bucket of 256 steps, kept by the writer, so charts of
   millions of steps downsample from a few thousand rows.
@@ -18,6 +19,8 @@ Every SQLite specific lives here. Tables (documented in README "The store"):
 - media_rows: the rows of logged tables and of plots' data, one JSON array of cells per row.
 - artifacts, artifact_versions, artifact_files, artifact_aliases, artifact_runs, blob_chunks (version 2):
   versioned sets of files and their lineage; see store/artifacts.py.
+- search_runs, logs_fts, runs_fts (search): full-text indexes of console lines and of runs' names, notes
+  and tags, kept by triggers; see store/search.py.
 """
 
 from __future__ import annotations
@@ -217,8 +220,91 @@ CREATE TABLE blob_chunks (
 ) WITHOUT ROWID;
 """
 
+# System metrics per host (a job on many nodes records each node's metrics into one run): metrics gains a
+# host column ('' for history and for system samples written before it existed, read as the run's own host)
+# and is unique per (run, stream, key, host). SQLite cannot change a table's UNIQUE constraint in place: the
+# table is rebuilt, keeping every id (history, rollups and system samples refer to them).
+SCHEMA_METRICS_HOST = """
+CREATE TABLE metrics_host (
+    id       INTEGER PRIMARY KEY,
+    run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stream   TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    host     TEXT NOT NULL DEFAULT '',
+    UNIQUE (run_id, stream, key, host)
+);
+INSERT INTO metrics_host(id, run_id, stream, key) SELECT id, run_id, stream, key FROM metrics;
+DROP TABLE metrics;
+ALTER TABLE metrics_host RENAME TO metrics
+"""
+
+# Search (store/search.py). FTS5 needs an integer rowid per document; logs is WITHOUT ROWID (turning it into a
+# rowid table costs ~14% more store and rewrites it), so each run gets a stable number in search_runs (an
+# explicit INTEGER PRIMARY KEY: VACUUM keeps it) and a line's rowid is num << 32 | seq. logs_fts is
+# contentless (the text stays in logs only) with detail=none and letters-only tokens (numbers are not
+# indexed: they are most of a training log's distinct tokens and would double the index); store/search.py
+# checks every candidate line against the pattern itself. runs_fts keeps its own copy of the few short texts.
+# It starts from nothing (a store that went back to an older version and forward again is indexed anew).
+SCHEMA_SEARCH = """
+DROP TRIGGER IF EXISTS logs_fts_insert;
+DROP TRIGGER IF EXISTS logs_fts_delete;
+DROP TRIGGER IF EXISTS logs_fts_update;
+DROP TRIGGER IF EXISTS runs_fts_insert;
+DROP TRIGGER IF EXISTS runs_fts_update;
+DROP TRIGGER IF EXISTS runs_fts_delete;
+DROP TABLE IF EXISTS logs_fts;
+DROP TABLE IF EXISTS runs_fts;
+DROP TABLE IF EXISTS search_runs;
+
+CREATE TABLE search_runs (
+    num    INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL UNIQUE
+);
+CREATE VIRTUAL TABLE logs_fts USING fts5(line, content='', detail=none, tokenize="unicode61 categories 'L* Co'");
+CREATE VIRTUAL TABLE runs_fts USING fts5(name, notes, tags, tokenize="unicode61 categories 'L* Co'");
+
+CREATE TRIGGER logs_fts_insert AFTER INSERT ON logs WHEN new.seq BETWEEN 0 AND 4294967295 BEGIN
+    INSERT OR IGNORE INTO search_runs(run_id) VALUES (new.run_id);
+    INSERT INTO logs_fts(rowid, line)
+        VALUES (((SELECT num FROM search_runs WHERE run_id = new.run_id) << 32) + new.seq, new.line);
+END;
+CREATE TRIGGER logs_fts_delete AFTER DELETE ON logs WHEN old.seq BETWEEN 0 AND 4294967295 BEGIN
+    INSERT INTO logs_fts(logs_fts, rowid, line)
+        VALUES ('delete', ((SELECT num FROM search_runs WHERE run_id = old.run_id) << 32) + old.seq, old.line);
+END;
+CREATE TRIGGER logs_fts_update AFTER UPDATE OF line ON logs WHEN old.seq BETWEEN 0 AND 4294967295 BEGIN
+    INSERT INTO logs_fts(logs_fts, rowid, line)
+        VALUES ('delete', ((SELECT num FROM search_runs WHERE run_id = old.run_id) << 32) + old.seq, old.line);
+    INSERT INTO logs_fts(rowid, line)
+        VALUES (((SELECT num FROM search_runs WHERE run_id = new.run_id) << 32) + new.seq, new.line);
+END;
+
+CREATE TRIGGER runs_fts_insert AFTER INSERT ON runs BEGIN
+    INSERT OR IGNORE INTO search_runs(run_id) VALUES (new.id);
+    DELETE FROM runs_fts WHERE rowid = (SELECT num FROM search_runs WHERE run_id = new.id);
+    INSERT INTO runs_fts(rowid, name, notes, tags)
+        VALUES ((SELECT num FROM search_runs WHERE run_id = new.id), new.name, new.notes, new.tags);
+END;
+CREATE TRIGGER runs_fts_update AFTER UPDATE OF name, notes, tags ON runs BEGIN
+    DELETE FROM runs_fts WHERE rowid = (SELECT num FROM search_runs WHERE run_id = new.id);
+    INSERT INTO runs_fts(rowid, name, notes, tags)
+        VALUES ((SELECT num FROM search_runs WHERE run_id = new.id), new.name, new.notes, new.tags);
+END;
+CREATE TRIGGER runs_fts_delete AFTER DELETE ON runs BEGIN
+    DELETE FROM runs_fts WHERE rowid = (SELECT num FROM search_runs WHERE run_id = old.id);
+END;
+
+INSERT OR IGNORE INTO search_runs(run_id) SELECT id FROM runs ORDER BY created_at;
+INSERT OR IGNORE INTO search_runs(run_id) SELECT DISTINCT run_id FROM logs;
+INSERT INTO runs_fts(rowid, name, notes, tags)
+    SELECT s.num, r.name, r.notes, r.tags FROM runs r JOIN search_runs s ON s.run_id = r.id;
+INSERT INTO logs_fts(rowid, line)
+    SELECT (s.num << 32) + l.seq, l.line FROM logs l JOIN search_runs s ON s.run_id = l.run_id
+    WHERE l.seq BETWEEN 0 AND 4294967295;
+"""
+
 # MIGRATIONS[i] takes a store from user_version i to i + 1. Append, never edit a released entry.
-MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2_ARTIFACTS]
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2_ARTIFACTS, SCHEMA_METRICS_HOST, SCHEMA_SEARCH]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -231,6 +317,10 @@ class StoreVersionError(StoreError):
 
 
 def _check_network_fs(root: Path) -> None:
+    from .shared import forced_for
+
+    if forced_for(root) is False:
+        return  # the user knows SQLite is safe there (store/shared.py: shared mode otherwise)
     fs = filesystem_type(root)
     if fs and (fs in NETWORK_FS or fs.startswith("nfs")):
         raise StoreError(
@@ -370,15 +460,28 @@ def migrate(conn: sqlite3.Connection, root: Path) -> None:
                 f"or use another directory (TRACKTUI_DIR)."
             )
         for i in range(version, SCHEMA_VERSION):
-            for statement in MIGRATIONS[i].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(MIGRATIONS[i]):
+                conn.execute(statement)
         conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a migration script, one by one (a trigger's body holds semicolons of its own)."""
+    out, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending)
+            pending = ""
+    if pending.strip(" \n;"):
+        out.append(pending)
+    return out
 
 
 def _identify(conn: sqlite3.Connection, root: Path) -> int:

@@ -1,11 +1,11 @@
-"""tui/series.py: smoothing with debias against a hand-computed EMA, x-axis joins, log-y, group bands."""
+"""tui/plotting.py: smoothing with debias against a hand-computed EMA, x-axis joins, log-y, group bands."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
-from tracktui.tui import series as S
+from tracktui.tui import plotting as S
 
 
 def test_ema_matches_hand_computed_debiased_values() -> None:
@@ -66,3 +66,19 @@ def test_value_at_nearest_point() -> None:
     assert S.value_at([0.0, 10.0, 20.0], [1.0, 2.0, 3.0], 16.0) == (20.0, 3.0)
     assert S.value_at([], [], 1.0) is None
     assert S.fmt_value(math.nan) == "NaN" and S.fmt_value(-math.inf) == "-Inf"
+
+
+def test_palette_ticks_number_formats_and_smoothing_steps() -> None:
+    assert S.color(0) == "cyan" and S.color(len(S.PALETTE)) == "cyan" and S.rich_color("orange") == "dark_orange"
+    assert [S.number_label(v) for v in (0, 0.0009999, 123456.0, 3.0, 1234.5, 0.123456)] == [
+        "0", "1.00e-03", "1.23e+05", "3", "1,234", "0.1235"]
+    assert S.tick_label(3725, "relative") == "1h02" and S.tick_label(65, "relative") == "1m05"
+    assert S.tick_label(42, "relative") == "42s"
+    ticks, labels = S.ticks(0, 100, 5)
+    assert ticks == [0.0, 25.0, 50.0, 75.0, 100.0] and labels == ["0", "25", "50", "75", "100"]
+    assert S.ticks(0, 1, 3) == ([0.0, 0.5, 1.0], ["0", "0.5", "1"])
+    assert S.ticks(2, 2, 4) == ([2], ["2"])  # one value: one tick
+    assert S.next_smoothing(0.0, 1) == 0.3 and S.next_smoothing(0.6, -1) == 0.3
+    assert S.next_smoothing(0.0, -1) == 0.0 and S.next_smoothing(0.99, 3) == 0.99
+    assert S.next_smoothing(0.55, 1) == 0.8  # from the nearest step
+    assert [S.fmt_value(v) for v in (math.nan, math.inf, -math.inf, 0.5)] == ["NaN", "+Inf", "-Inf", "0.5"]

@@ -64,11 +64,11 @@ class TrackTuiApp(App[None]):
         """A tab came on screen: its panels' sleeping feeds read now."""
         self.call_after_refresh(self.live.wake)
 
-    def open_run(self, run_id: str) -> None:
-        """Show one run."""
+    def open_run(self, run_id: str, tab: str | None = None, at_seq: int | None = None) -> None:
+        """Show one run (on a tab; the Logs tab at console line at_seq)."""
         from .screens.run import RunScreen
 
-        self.push_screen(RunScreen(self.live, run_id))
+        self.push_screen(RunScreen(self.live, run_id, tab=tab, at_seq=at_seq))
 
     def action_pause(self) -> None:
         """Pause or resume live updates."""

@@ -109,6 +109,8 @@ class Feed:
     class Updated(Message):
         """A read of `feed` succeeded: `data` is what its read returned; `first` on its first success."""
 
+        bubble = False  # for the panel that owns the feed only
+
         def __init__(self, feed: Feed, data: Any, first: bool) -> None:
             super().__init__()
             self.feed = feed
@@ -117,6 +119,8 @@ class Feed:
 
     class Failed(Message):
         """A read of `feed` failed; `text` is the line to show ("store unreadable: ..., retrying in 2 s")."""
+
+        bubble = False
 
         def __init__(self, feed: Feed, error: str, retry_in: float) -> None:
             super().__init__()
@@ -213,6 +217,9 @@ class Feed:
                 with Reader(self.live.store_root) as reader:
                     data, cursor = self.read(reader, self.cursor)
             except Exception as e:  # noqa: BLE001 - every failure is shown and retried, never silent
+                if self.stopped:  # no longer wanted (a newer load, a panel going away)
+                    self.busy = False
+                    return
                 error = describe_error(e)
                 self.failing = error
                 self.owner.post_message(Feed.Failed(self, error, RETRY))
@@ -224,6 +231,9 @@ class Feed:
                     self.busy = False
                     return
                 continue
+            if self.stopped:  # no longer wanted: its result is dropped
+                self.busy = False
+                return
             first = not self.loaded
             self.cursor = cursor
             self.loaded = True

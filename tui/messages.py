@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,3 +56,36 @@ class FilesPolled(Message):
     run_id: str
     files: list[tuple[str, int, float]]
     artifacts: list[tuple[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ChartFullScreenRequested(Message):
+    """A chart panel asks for one of its charts on the whole screen (enter); the screen decides how: a
+    screen of its own, or the chart filling its panel (grid.show_full(key))."""
+
+    grid: Any  # the ChartGrid that asks
+    key: str  # the chart's key
+    run_id: str | None = None  # the run whose metric it is (None: not one stored metric, e.g. the custom chart)
+
+
+@dataclass
+class PickRequested(Message):
+    """A widget asks the user to pick one value (many=False) or several (many=True); the screen shows the
+    picker and calls done with the value, the list, or None when the user cancelled."""
+
+    title: str
+    values: list[str]
+    done: Callable[[Any], None]
+    labels: list[str] | None = None
+    chosen: list[str] = field(default_factory=list)
+    many: bool = False
+
+
+@dataclass
+class CompareRead(Message):
+    """Series of every run: key -> run id -> series; default x bases: key -> run id -> basis."""
+
+    series: dict[str, dict[str, Series]]
+    default_bases: dict[str, dict[str, tuple[list[float], list[float]]]]
+    step_metrics: dict[str, str]
+    t0: dict[str, float]

@@ -8,8 +8,8 @@ from textual.widgets import RichLog
 from textual.widgets._footer import FooterKey
 from tracktui.tui.app import make_app
 from tracktui.tui.screens.run import RunScreen
-from tracktui.tui.widgets.charts_panel import ChartsPanel
 from tracktui.tui.widgets.footer import KeysFooter
+from tracktui.tui.widgets.run_charts import RunChartsPanel
 
 from .conftest import NOW, wait_for
 
@@ -23,7 +23,7 @@ async def test_footer_follows_tabs_and_keeps_its_keys_when_nothing_changed(seede
     async with app.run_test(size=(160, 30)) as pilot:
         app.open_run("run0")
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen)
-                       and isinstance(app.screen.focused, ChartsPanel) and len(_keys(app.screen)) > 0)
+                       and isinstance(app.screen.focused, RunChartsPanel) and len(_keys(app.screen)) > 0)
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, RunScreen)
@@ -38,7 +38,7 @@ async def test_footer_follows_tabs_and_keeps_its_keys_when_nothing_changed(seede
         await wait_for(pilot, lambda: isinstance(screen.focused, RichLog)
                        and "x_axis" not in {k.action for k in _keys(screen)})
         await pilot.press("1")
-        await wait_for(pilot, lambda: isinstance(screen.focused, ChartsPanel)
+        await wait_for(pilot, lambda: isinstance(screen.focused, RunChartsPanel)
                        and "x_axis" in {k.action for k in _keys(screen)})
         assert [k.action for k in _keys(screen)] == [k.action for k in charts_keys]
 

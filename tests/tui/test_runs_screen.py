@@ -11,8 +11,8 @@ from tracktui.tui.query import QueryError, parse
 from tracktui.tui.screens.help import HelpScreen
 from tracktui.tui.screens.run import RunScreen
 from tracktui.tui.screens.runs import RunsScreen
-from tracktui.tui.widgets.charts_panel import ChartsPanel
 from tracktui.tui.widgets.log_tail import LogTail
+from tracktui.tui.widgets.run_charts import RunChartsPanel
 from tracktui.tui.widgets.runs_table import RunsTable
 
 from .conftest import NOW, wait_for
@@ -103,8 +103,8 @@ async def test_navigation_open_tabs_help_back_quit(seeded: Path) -> None:
         await _loaded(pilot)
         await pilot.press("down", "enter")
         assert isinstance(app.screen, RunScreen) and app.screen.run_id == "run2"
-        await wait_for(pilot, lambda: app.screen.query_one(ChartsPanel).charts)
-        charts = app.screen.query_one(ChartsPanel).charts
+        await wait_for(pilot, lambda: app.screen.query_one(RunChartsPanel).charts)
+        charts = app.screen.query_one(RunChartsPanel).charts
         assert {"train/loss", "train/acc", "val/acc", "epoch"} <= set(charts)
         for key, tab in (("3", "logs"), ("4", "overview"), ("5", "files"), ("1", "charts")):
             await pilot.press(key)
@@ -159,7 +159,7 @@ async def test_live_rows_and_points_appear_without_moving_cursor(seeded: Path) -
         await pilot.press("slash", *"aardvark", "enter")
         await pilot.press("enter")
         assert isinstance(app.screen, RunScreen) and app.screen.run_id == "live"
-        panel = app.screen.query_one(ChartsPanel)
+        panel = app.screen.query_one(RunChartsPanel)
         await wait_for(pilot, lambda: "train/loss" in panel.charts)
         for s in range(1, 40):
             run.log({"train/loss": 1.0 / (s + 1)})
@@ -227,7 +227,7 @@ async def test_chart_controls_filter_and_full_screen(seeded: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await _loaded(pilot)
         await pilot.press("enter")
-        panel = app.screen.query_one(ChartsPanel)
+        panel = app.screen.query_one(RunChartsPanel)
         await wait_for(pilot, lambda: len(panel.charts) >= 4)
         assert panel.charts["val/acc"].x_label == "epoch"  # define_metric("val/*", step_metric="epoch")
         epochs = panel.charts["val/acc"].series["val/acc"].x
@@ -238,12 +238,12 @@ async def test_chart_controls_filter_and_full_screen(seeded: Path) -> None:
         await wait_for(pilot, lambda: panel.charts["val/acc"].x_label == "step")
         assert max(panel.charts["val/acc"].series["val/acc"].x) == 250
         await pilot.press("plus", "plus", "y")
-        assert panel.smoothing == 0.6 and all(c.log_y for c in panel.charts.values())
+        assert panel.opts.smoothing == 0.6 and all(c.opts.log_y for c in panel.charts.values())
         await pilot.press("slash", *"train")
         assert {k for k, c in panel.charts.items() if c.display} == {"train/loss", "train/acc"}
         await pilot.press("enter", "enter")
         assert isinstance(app.screen, ChartScreen) and app.screen.key in ("train/loss", "train/acc")
-        full = app.screen.query_one(ChartsPanel)
+        full = app.screen.query_one(RunChartsPanel)
         await wait_for(pilot, lambda: list(full.charts) == [app.screen.key])
         assert full.charts[app.screen.key].size.height > 20  # the chart fills the screen
         await pilot.press("escape")

@@ -14,8 +14,8 @@ import pytest
 from tracktui.tui.app import make_app
 from tracktui.tui.screens.run import RunScreen
 from tracktui.tui.screens.runs import RunsScreen
-from tracktui.tui.widgets.charts_panel import ChartsPanel
 from tracktui.tui.widgets.log_tail import LogTail
+from tracktui.tui.widgets.run_charts import RunChartsPanel
 
 from .conftest import wait_for
 
@@ -38,7 +38,7 @@ async def test_hostile_strings_render_as_text_everywhere(hostile_store: Path) ->
             app.screen.query_one("RunsTable").move_cursor(row=row)
             await pilot.press("enter")
             assert isinstance(app.screen, RunScreen)
-            await wait_for(pilot, lambda: len(app.screen.query_one(ChartsPanel).charts) >= 4)
+            await wait_for(pilot, lambda: len(app.screen.query_one(RunChartsPanel).charts) >= 4)
             for tab in "2345613":
                 await pilot.press(tab)
                 await pilot.pause()

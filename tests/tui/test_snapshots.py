@@ -9,10 +9,10 @@ from pathlib import Path
 from tracktui.tui.app import make_app
 from tracktui.tui.screens.run import RunScreen
 from tracktui.tui.screens.runs import RunsScreen
-from tracktui.tui.widgets.charts_panel import ChartsPanel
 from tracktui.tui.widgets.files_panel import FilesPanel
 from tracktui.tui.widgets.log_tail import LogTail
 from tracktui.tui.widgets.overview import OverviewPanel
+from tracktui.tui.widgets.run_charts import RunChartsPanel
 
 from .conftest import NOW, wait_for
 
@@ -36,7 +36,7 @@ async def _open_run(pilot, tab: str | None = None) -> None:  # type: ignore[no-u
     await pilot.press("enter")
     screen = pilot.app.screen
     assert isinstance(screen, RunScreen)
-    panel = screen.query_one(ChartsPanel)
+    panel = screen.query_one(RunChartsPanel)
     await wait_for(pilot, lambda: screen.record is not None and len(panel.charts) >= 4)
     if tab:
         await pilot.press(tab)

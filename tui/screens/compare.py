@@ -16,21 +16,18 @@ from tracktui.store import Reader, RunRecord
 
 from ..format import flatten, scalar, value_text
 from ..live import Feed, Live
+from ..messages import ChartFullScreenRequested, PickRequested
+from ..plotting import color as series_color
+from ..plotting import rich_color
 from ..text import safe_text
 from ..widgets.compare_charts import CompareCharts
-from ..widgets.controlled_chart import RUN_COLORS
 from ..widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from ..app import TrackTuiApp
 
-RICH_COLOR = {"orange": "dark_orange"}  # plotext colour names Rich spells otherwise
 TABS = ("charts", "summary", "config", "system")
-
-
-def rich_color(c: str) -> str:
-    """A plotext colour as Rich names it."""
-    return RICH_COLOR.get(c, c)
+__all__ = ["CompareScreen", "config_diff", "group_runs", "rich_color", "summary_number"]
 
 
 def config_diff(runs: list[RunRecord], show_all: bool = False) -> tuple[list[str], int]:
@@ -103,7 +100,7 @@ class CompareScreen(Screen[None]):
         self.run_ids = list(dict.fromkeys(run_ids))
         self.feed = live.feed(self, self._read, name="compare-runs")
         self.error: str | None = None
-        self.run_colors = {rid: RUN_COLORS[i % len(RUN_COLORS)] for i, rid in enumerate(self.run_ids)}
+        self.run_colors = {rid: series_color(i) for i, rid in enumerate(self.run_ids)}
         self.labels: dict[str, str] = {rid: rid for rid in self.run_ids}
         self.records: dict[str, RunRecord] = {}
         self.states: dict[str, str] = {}
@@ -117,7 +114,7 @@ class CompareScreen(Screen[None]):
         yield Static(Text(f" Compare {len(self.run_ids)} runs"), id="compare-header")
         with TabbedContent(id="compare-tabs"):
             with TabPane("1 Charts", id="charts"):
-                yield CompareCharts(self.run_ids, self.labels, self.run_colors, id="compare-charts")
+                yield CompareCharts(self.app.live, self.run_ids, self.labels, self.run_colors, id="compare-charts")
             with TabPane("2 Summary", id="summary"), Vertical():
                 yield DataTable(id="summary-table", cursor_type="column", zebra_stripes=True)
                 yield Static(id="summary-bars")
@@ -125,7 +122,8 @@ class CompareScreen(Screen[None]):
                 yield Static(id="config-title")
                 yield DataTable(id="config-table", cursor_type="row", zebra_stripes=True)
             with TabPane("4 System", id="system"):
-                yield CompareCharts(self.run_ids, self.labels, self.run_colors, system=True, id="compare-system")
+                yield CompareCharts(self.app.live, self.run_ids, self.labels, self.run_colors, system=True,
+                                    id="compare-system")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -164,9 +162,18 @@ class CompareScreen(Screen[None]):
         self.fill_config()
         self.loaded = True
         for charts in self.query(CompareCharts):
-            for c in charts.charts.values():
-                c.labels = {rid: self.labels[rid] for rid in c.series}
-                c.invalidate()
+            charts.set_labels(self.labels)
+
+    def on_chart_full_screen_requested(self, message: ChartFullScreenRequested) -> None:
+        """enter on a chart: it fills its tab (escape or enter: back to the grid)."""
+        message.stop()
+        message.grid.show_full(message.key)
+
+    def on_pick_requested(self, message: PickRequested) -> None:
+        """A chart asks for a pick (the x-axis metric)."""
+        from .chart import answer_pick
+
+        answer_pick(self, message)
 
     def runs(self) -> list[RunRecord]:
         """The compared records in compare order."""
@@ -199,7 +206,7 @@ class CompareScreen(Screen[None]):
         if self.group_by == "none":
             return []
         grouped = group_runs(self.runs(), self.group_by)
-        return [(label, RUN_COLORS[i % len(RUN_COLORS)], ids) for i, (label, ids) in enumerate(grouped.items())]
+        return [(label, series_color(i), ids) for i, (label, ids) in enumerate(grouped.items())]
 
     def set_group_by(self, by: str) -> None:
         """Group the charts by `group` or a config key ('none': one line per run)."""

@@ -14,8 +14,8 @@ from tracktui.store import Reader, RunRecord
 
 from ..format import STATE_STYLE, duration
 from ..live import Feed, Live
+from ..messages import ChartFullScreenRequested, PickRequested
 from ..text import safe_text
-from ..widgets.charts_panel import ChartsPanel
 from ..widgets.files_panel import FilesPanel
 from ..widgets.footer import KeysFooter
 from ..widgets.log_tail import LogTail
@@ -69,13 +69,15 @@ class RunScreen(Screen[None]):
         Binding("6", "tab('media')", "Media", show=False),
     ]
 
-    def __init__(self, live: Live, run_id: str):
+    def __init__(self, live: Live, run_id: str, tab: str | None = None, at_seq: int | None = None):
         super().__init__()
         self.live = live
         self.run_id = run_id
         self.feed = live.feed(self, self._read, name="run", cursor=0)  # cursor: the last alert's seq
         self.error: str | None = None
         self._header_shown: tuple[str, list[Any]] | None = None
+        self.first_tab = tab
+        self.at_seq = at_seq
         self.record: RunRecord | None = None
         self.alerts: list[tuple[int, float, str]] = []  # the run's alert lines (seq, ts, line), oldest first
 
@@ -83,11 +85,12 @@ class RunScreen(Screen[None]):
         yield Static(Text(f" {self.run_id}"), id="run-header")
         with TabbedContent(id="run-tabs"):
             with TabPane("1 Charts", id="charts"):
-                yield RunChartsPanel(self.run_id)
+                yield RunChartsPanel(self.live, self.run_id)
             with TabPane("2 System", id="system"):
                 yield SystemPanel(self.live, self.run_id)
             with TabPane("3 Logs", id="logs"):
-                yield Lazy(LogTail(self.live, self.run_id))  # the panes behind tabs mount after the charts paint
+                # the panes behind tabs mount after the charts paint
+                yield Lazy(LogTail(self.live, self.run_id, at_seq=self.at_seq))
             with TabPane("4 Overview", id="overview"):
                 yield Lazy(OverviewPanel(now=self.live.fixed_now, source=lambda: (self.record, self.alerts)))
             with TabPane("5 Files", id="files"):
@@ -98,12 +101,31 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.feed.start()
-        self.call_after_refresh(self.query_one(ChartsPanel).focus)
+        self.call_after_refresh(self.query_one(RunChartsPanel).focus)
+        if self.first_tab:
+            self.call_after_refresh(self.action_tab, self.first_tab)
+
+    def on_chart_full_screen_requested(self, message: ChartFullScreenRequested) -> None:
+        """enter on a chart: a stored metric gets a screen of its own (live, the same chart options); any
+        other chart (the custom chart) fills the charts tab."""
+        from .chart import ChartScreen
+
+        message.stop()
+        if message.run_id is not None:
+            self.app.push_screen(ChartScreen(message.run_id, message.key, message.grid.opts))
+        else:
+            message.grid.show_full(message.key)
+
+    def on_pick_requested(self, message: PickRequested) -> None:
+        """A chart asks for a pick (x-axis metric, the custom chart's metrics)."""
+        from .chart import answer_pick
+
+        answer_pick(self, message)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         """Focus the content of the shown tab, so its keys work and show in the footer."""
         pane = event.pane
-        target = {"charts": ChartsPanel, "system": SystemPanel, "logs": LogTail, "overview": OverviewPanel,
+        target = {"charts": RunChartsPanel, "system": SystemPanel, "logs": LogTail, "overview": OverviewPanel,
                   "files": FilesPanel, "media": MediaPanel}.get(pane.id or "")
         found = pane.query(target) if target is not None else []
         if found:

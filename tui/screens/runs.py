@@ -53,6 +53,8 @@ class RunsScreen(Screen[None]):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("o", "columns", "Columns"),
         Binding("c", "compare", "Compare", tooltip="compare the selected runs (or the cursor run and the selected)"),
+        Binding("F", "search_runs", "Find in all runs", show=False,
+                tooltip="search every run's console lines, names, notes and tags"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -269,6 +271,12 @@ class RunsScreen(Screen[None]):
         """Enter on a row opens the run."""
         event.stop()
         self.action_open_run()
+
+    def action_search_runs(self) -> None:
+        """Search across runs (tui/screens/search.py)."""
+        from .search import SearchScreen
+
+        self.app.push_screen(SearchScreen(self.app.project))
 
     def action_open_run(self) -> None:
         """Open the run under the cursor."""

@@ -71,15 +71,16 @@ class LogTail(Vertical):
     LogTail RichLog { height: 1fr; }
     """
 
-    def __init__(self, live: Live, run_id: str, **kwargs: Any):
+    def __init__(self, live: Live, run_id: str, at_seq: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.live = live
         self.run_id = run_id
         self.feed = live.feed(self, self._read, name="logs", cursor=0)
         self.error: str | None = None  # why the last read failed (the layer retries)
+        self.at_seq = at_seq  # open at this line (a search match), marked, not following
         self.lines: deque[tuple[int, float, str, str]] = deque(maxlen=MAX_LINES)
         self.seq = 0
-        self.follow = True
+        self.follow = at_seq is None
         self.search = ""
         self.loaded = False
 
@@ -108,8 +109,12 @@ class LogTail(Vertical):
 
     def _read(self, r: Reader, seq: int) -> tuple[list[tuple[int, float, str, str]], int]:
         """(worker thread) The last FIRST_TAIL lines at first, then the lines after `seq`."""
-        lines = r.logs_tail(self.run_id, FIRST_TAIL) if not self.feed.loaded else \
-            r.logs(self.run_id, since_seq=seq, limit=MAX_LINES)
+        if self.feed.loaded:
+            lines = r.logs(self.run_id, since_seq=seq, limit=MAX_LINES)
+        elif self.at_seq is not None:  # open at a line (a search match)
+            lines = r.logs(self.run_id, since_seq=max(0, self.at_seq - FIRST_TAIL // 2), limit=FIRST_TAIL)
+        else:
+            lines = r.logs_tail(self.run_id, FIRST_TAIL)
         return lines, max([seq, *(row[0] for row in lines)])
 
     def on_feed_failed(self, message: Feed.Failed) -> None:
@@ -122,16 +127,32 @@ class LogTail(Vertical):
         message.stop()
         self.loaded = True
         log = self.query_one(RichLog)
+        at = None
+        written = 0
         for row in message.data:
             if row[0] <= self.seq:
                 continue
             self.lines.append(row)
             self.seq = row[0]
             if self._matches(row[3]):
+                if row[0] == self.at_seq and message.first:
+                    at = written  # the first load fills an empty log: its line number
+                written += 1
                 log.write(self._render_line(row), scroll_end=self.follow)
+        if at is not None:
+            log.auto_scroll = False
+            self._scroll_to_line(at, 100)
         if message.data or self.error:
             self.error = None
             self.update_status()
+
+    def _scroll_to_line(self, y: int, tries: int) -> None:
+        """Show line y near the top, once the log has laid it out (RichLog defers writes until it has a size)."""
+        log = self.query_one(RichLog)
+        if len(log.lines) > y and log.max_scroll_y >= min(y - 3, len(log.lines) - log.size.height):
+            log.scroll_to(y=max(0, y - 3), animate=False)
+        elif tries > 0:
+            self.set_timer(0.05, lambda: self._scroll_to_line(y, tries - 1))
 
     def _matches(self, line: str) -> bool:
         return not self.search or self.search.lower() in safe_text(keep_sgr(line)).lower()
@@ -140,6 +161,8 @@ class LogTail(Vertical):
         t = log_line(row[1], row[2], row[3], fixed_tz=self.live.fixed_now is not None)
         if self.search:
             t.highlight_words([self.search], style="reverse", case_sensitive=False)
+        if row[0] == self.at_seq:
+            t.stylize("reverse")
         return t
 
     def _redraw(self) -> None:
@@ -201,3 +224,4 @@ class LogTail(Vertical):
     def action_bottom(self) -> None:
         """Jump to the last line."""
         self.query_one(RichLog).scroll_end(animate=False)
+

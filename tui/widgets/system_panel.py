@@ -54,6 +54,7 @@ class SystemRead:
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: float | None = None
     running: bool = True
+    hosts: list[str] = field(default_factory=list)  # nodes of a multi-node run (read by the top panel only)
 
 
 def _pct(key: str) -> Any:
@@ -84,12 +85,17 @@ class SystemPanel(VerticalScroll):
     SystemPanel #sys-gpus { height: auto; width: 1fr; grid-size: 1; grid-gutter: 0 0; }
     SystemPanel.-wide #sys-host { grid-size: 1; }
     SystemPanel.-wide #sys-gpus { width: 2fr; }
+    SystemPanel.-node { height: auto; overflow-y: hidden; border-top: solid $panel-lighten-2; }
+    SystemPanel #sys-nodes { height: auto; }
     """
 
-    def __init__(self, live: Live, run_id: str, **kwargs: Any):
+    def __init__(self, live: Live, run_id: str, host: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.run_id = run_id
-        self.feed = live.feed(self, self._read, name="system", cursor={})
+        self.live = live
+        self.host = host  # None: the run's own host; else one more node of a multi-node run (a nested panel)
+        self.hosts: list[str] = []
+        self.feed = live.feed(self, self._read, name="system" if host is None else f"system-{host}", cursor={})
         self.store = SeriesStore(MAX_POINTS)
         self.keys: list[str] = []
         self.metadata: dict[str, Any] = {}
@@ -107,6 +113,8 @@ class SystemPanel(VerticalScroll):
         with Vertical(id="sys-body"):
             yield Grid(id="sys-host")
             yield Grid(id="sys-gpus")
+        if self.host is None:
+            yield Vertical(id="sys-nodes")
 
     def on_mount(self) -> None:
         self.query_one("#sys-body").display = False
@@ -117,14 +125,17 @@ class SystemPanel(VerticalScroll):
     def _read(self, r: Reader, cursors: dict[str, float]) -> tuple[SystemRead, dict[str, float]]:
         """(worker thread) The run's record and the samples newer than the cursor of each key."""
         rec = r.run(self.run_id)
-        keys, points = read_samples(r, self.run_id, dict(cursors))
+        keys, points = read_samples(r, self.run_id, dict(cursors), self.host)
+        hosts = r.system_hosts(self.run_id) if self.host is None else []
         md = rec.metadata if rec is not None and isinstance(rec.metadata, dict) else {}
+        if self.host is not None:
+            md = {}  # the run's GPU facts are those of its own host
         running = rec is None or rec.state == "running"
         after = dict(cursors)
         for key, pts in points.items():
             if pts:
                 after[key] = max(after.get(key, -math.inf), max(p[0] for p in pts))
-        return SystemRead(keys, points, md, rec.created_at if rec else None, running), after
+        return SystemRead(keys, points, md, rec.created_at if rec else None, running, hosts), after
 
     def on_feed_failed(self, message: Feed.Failed) -> None:
         """Say why the samples cannot be read (the layer tries again)."""
@@ -145,6 +156,7 @@ class SystemPanel(VerticalScroll):
             self.t0 = got.created_at if got.created_at is not None else min(firsts, default=None)
         changed = {k for k, pts in got.points.items() if self.store.add(k, pts)}
         self._build()
+        self._add_nodes(got.hosts)
         for cell in self.cells.values():
             if changed & cell.spec.keys or self.polls == 1 or not cell.chart.drawn_points:
                 cell.update_data(self.t0 or 0.0)
@@ -192,6 +204,16 @@ class SystemPanel(VerticalScroll):
         gpus.display = bool(self.gpu_blocks)
         self._layout()
 
+    def _add_nodes(self, hosts: list[str]) -> None:
+        """A multi-node run (a cluster job): one nested panel per node beyond the run's own host, below it."""
+        if self.host is not None or len(hosts) <= 1:
+            return
+        new = [h for h in hosts[1:] if h not in self.hosts[1:]]
+        self.hosts = list(hosts)
+        if new:
+            self.query_one("#sys-nodes", Vertical).mount_all(
+                SystemPanel(self.live, self.run_id, host=h, classes="-node") for h in new)
+
     def on_resize(self) -> None:
         self._layout()
 
@@ -208,6 +230,9 @@ class SystemPanel(VerticalScroll):
     def _update_status(self) -> None:
         """One line: samples held, the time of the last one, the GPUs (or why there are none)."""
         t = Text()
+        if self.host is not None or len(self.hosts) > 1:
+            t.append(f"node {safe_text(self.host or self.hosts[0], limit=60)}", style="bold")
+            t.append(" · ")
         if self.error:
             t.append(f"⚠ {safe_text(self.error, limit=160)}", style="bold red")
         else:

@@ -4,7 +4,11 @@
     tracktui ls [--project P] [--json]      list runs
     tracktui show RUN [--json]              one run: state, config, summary, metric keys
     tracktui export RUN --format csv|json   the run's history on stdout
+    tracktui export [RUN] --format parquet --out DIR [--project P]   history and system metrics as Parquet
     tracktui sync [--from SRC] [--to DST]   send spooled records to DST; with --from, copy SRC's runs too
+    tracktui compact                        merge a shared store's segment files (safe while writers run)
+    tracktui grep PATTERN [--project P]     matching console lines (and run names, notes, tags) of every run
+    tracktui import tensorboard|wandb DIR [--project P]   TensorBoard / wandb run folders as runs
     tracktui artifact ls [--project P]      artifact versions: name, version, aliases, files, size, run
     tracktui artifact get NAME[:VER] [--root DIR]   write an artifact's files to a directory
 
@@ -27,9 +31,7 @@ from typing import Any
 
 from tracktui.store import Reader, RunRecord, StoreError
 from tracktui.store.codec import dumps
-
-from .format import flatten, nbytes
-from .text import safe_text
+from tracktui.tui.text import safe_text  # plain text only (no Rich, no Textual): see tui/text.py
 
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 1
@@ -62,9 +64,30 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run", help="run id, id prefix or name")
     show.add_argument("--json", action="store_true", help="as one JSON object")
 
-    export = sub.add_parser("export", help="write a run's history to stdout")
-    export.add_argument("run", help="run id, id prefix or name")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export = sub.add_parser("export", help="write a run's history to stdout (csv, json); runs' history and system "
+                                           "metrics to a directory (parquet)")
+    export.add_argument("run", nargs="?", help="run id, id prefix or name (parquet: all runs of --project when "
+                                               "omitted)")
+    export.add_argument("--format", choices=("csv", "json", "parquet"), default="csv")
+    export.add_argument("--project", dest="sub_project", help="parquet: this project's runs")
+    export.add_argument("--out", help="parquet: the directory to write (history/ and system/, a file per run)")
+
+    grep = sub.add_parser("grep", help="search console lines, run names, notes and tags of every run")
+    grep.add_argument("pattern", help="text to find (case-insensitive, from the start of a word)")
+    grep.add_argument("--project", dest="sub_project", help="only this project's runs")
+    grep.add_argument("--json", action="store_true", help="one JSON object per match")
+    grep.add_argument("--limit", type=int, help="stop after this many matches")
+
+    imp = sub.add_parser("import", help="import runs from TensorBoard log directories")
+    imp_sub = imp.add_subparsers(dest="import_source", required=True)
+    imp_tb = imp_sub.add_parser("tensorboard", help="every directory of event files under DIR becomes a run "
+                                                    "(again: only what is new)")
+    imp_tb.add_argument("source", metavar="DIR")
+    imp_tb.add_argument("--project", dest="sub_project", help="project of the new runs (default: tensorboard)")
+    imp_wb = imp_sub.add_parser("wandb", help="every offline-run-*/run-* folder under DIR becomes a run (again: "
+                                              "only what is new; needs the wandb package)")
+    imp_wb.add_argument("source", metavar="DIR")
+    imp_wb.add_argument("--project", dest="sub_project", help="project of the new runs (default: wandb's)")
 
     art = sub.add_parser("artifact", help="list and download artifacts")
     art_sub = art.add_subparsers(dest="artifact_command", required=True)
@@ -79,9 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     art_get.add_argument("--project", dest="sub_project", help="the project that holds it")
     art_get.add_argument("--type", help="fail unless the artifact has this type")
 
-    from tracktui.capture.wrapper import add_parser as add_run_parser
-
-    add_run_parser(sub)
+    run = sub.add_parser("run", help="run a command and record it as a run",
+                         description="Run CMD and record its console, system metrics, git state, requirements "
+                                     "and exit code. Put the command after --.")
+    run.add_argument("--project", dest="run_project", help="the run's project")
+    run.add_argument("--name", help="the run's display name")
+    run.add_argument("--tags", nargs="*", default=[], help="tags of the run")
+    run.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE",
+                     help="config values (VALUE parsed as JSON when it can be, else kept as text)")
+    run.add_argument("--notes", help="notes of the run")
+    run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
 
     sync = sub.add_parser("sync", help="send spooled records to a store; copy runs from one store to another",
                           description="Send the records that waited in the local spool for DST (while it was "
@@ -92,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the store to send to (default: --store, TRACKTUI_STORE)")
     sync.add_argument("--project", dest="sync_project", help="only this project's runs (with --from)")
     sync.add_argument("--run", dest="sync_runs", action="append", help="only this run (id or name; repeatable)")
+
+    sub.add_parser("compact", help="merge a shared store's segment files (safe while writers run)")
 
     demo = sub.add_parser("demo", help="start a simulated training run and open the app on it")
     demo.add_argument("--dir", dest="demo_dir", help="store root (default: the normal root)")
@@ -128,8 +160,50 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tracktui.capture import wrapper
 
         return wrapper.main(args, store, args.project)
+    if args.command == "export" and args.format == "parquet":
+        from tracktui.export import export_parquet
+
+        if not args.out:
+            raise CliError("export --format parquet needs --out DIR", EXIT_USAGE)
+        with _reader(store, must_exist=True) as r:
+            runs = [_find(r, args.run).id] if args.run else None
+        try:
+            res = export_parquet(args.out, project=args.sub_project or args.project, runs=runs, store=store)
+        except RuntimeError as e:
+            raise CliError(str(e), EXIT_USAGE) from e
+        print(f"{res.runs} runs: {res.history_rows} history rows, {res.system_rows} system rows in "
+              f"{len(res.files)} files under {safe_text(args.out)}")
+        return 0
     if args.command == "export":
+        if not args.run:
+            raise CliError("export needs a run (or --format parquet --out DIR for many)", EXIT_USAGE)
         return cmd_export(store, args.run, args.format)
+    if args.command == "grep":
+        from .grep import cmd_grep
+
+        if not args.pattern:
+            raise CliError("grep: the pattern is empty", EXIT_USAGE)
+        with _reader(store, must_exist=True) as r:
+            return cmd_grep(r, args.pattern, args.sub_project or args.project, args.json, args.limit)
+    if args.command == "import":
+        from tracktui.importers.tensorboard import import_tensorboard
+        from tracktui.importers.wandb import import_wandb
+
+        def progress(line: str) -> None:
+            print(safe_text(line), file=sys.stderr)
+
+        try:
+            if args.import_source == "wandb":
+                res = import_wandb(args.source, project=args.sub_project or args.project, store=store,
+                                   progress=progress)
+            else:
+                res = import_tensorboard(args.source, project=args.sub_project or args.project or "tensorboard",
+                                         store=store, progress=progress)
+        except (RuntimeError, FileNotFoundError) as e:
+            raise CliError(str(e), EXIT_USAGE) from e
+        print(f"{res.runs} runs: {res.events} new events, {res.values} values"
+              + (f"; {len(res.errors)} could not be read (above)" if res.errors else ""))
+        return 1 if res.errors else 0
     if args.command == "sync":
         return cmd_sync(args.src, args.dst or store, args.sync_project, args.sync_runs)
     if args.command == "artifact":
@@ -137,6 +211,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.artifact_command == "ls":
             return cmd_artifact_ls(store, project, args.type, args.json)
         return cmd_artifact_get(store, args.ref, project, args.root, args.type)
+    if args.command == "compact":
+        from tracktui.store.segments import compact_command
+
+        return compact_command(store)
     if args.command == "demo":
         return cmd_demo(args.demo_dir or args.dir, args.steps, args.no_app)
     return cmd_app(store, args.project)
@@ -241,6 +319,8 @@ def cmd_ls(dir: str | None, project: str | None, as_json: bool) -> int:
 
 def cmd_show(dir: str | None, ref: str, as_json: bool) -> int:
     """One run: its columns, config, summary and metric keys."""
+    from tracktui.tui.format import flatten
+
     with _reader(dir, must_exist=True) as r:
         rec = _find(r, ref)
         keys = r.keys(rec.id)
@@ -293,6 +373,7 @@ def cmd_export(dir: str | None, ref: str, fmt: str) -> int:
 def cmd_artifact_ls(dir: str | None, project: str | None, type_: str | None, as_json: bool) -> int:
     """Every artifact version, by project and name, newest version first."""
     from tracktui.store import artifacts as sart
+    from tracktui.tui.format import nbytes
 
     with _reader(dir, must_exist=False) as r:
         rows = sart.versions(r, project=project, type=type_)
@@ -320,6 +401,7 @@ def cmd_artifact_ls(dir: str | None, project: str | None, type_: str | None, as_
 def cmd_artifact_get(dir: str | None, ref: str, project: str | None, root: str | None, type_: str | None) -> int:
     """Write an artifact version's files under root; print the directory."""
     from tracktui.artifacts import read_artifact
+    from tracktui.tui.format import nbytes
 
     _reader(dir, must_exist=True).close()
     if project and ref.count("/") == 0:
@@ -339,7 +421,7 @@ def cmd_artifact_get(dir: str | None, ref: str, project: str | None, root: str |
 def cmd_app(dir: str | None, project: str | None) -> int:
     """Open the terminal app."""
     try:
-        from .app import make_app
+        from tracktui.tui.app import make_app
     except ImportError as e:
         raise CliError(f"the terminal app is not available ({e})") from e
     with _reader(dir, must_exist=True) as r:  # no store, a file or another program's database: one line

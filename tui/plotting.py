@@ -1,30 +1,88 @@
-"""Pure chart-series arithmetic (no Textual): smoothing, x-axis joins, log-y, group bands, cursor look-ups.
+"""Everything about drawing a chart that is not a widget (no Textual here): the palette, tick positions and
+labels, number formats, smoothing, x-axis joins, log y, group bands and cursor look-ups.
 
-Everything here works on the short, already downsampled lists a chart holds (a few hundred points),
-never on a run's raw history, so changing an option costs milliseconds whatever the run's length.
+Every chart of the app (run view, custom chart, full screen, compare, system compare) draws with these.
+Everything works on the short, already downsampled lists a chart holds (a few hundred points), never on a
+run's raw history, so changing an option costs milliseconds whatever the run's length.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
-X_MODES = ("default", "step", "relative", "wall")  # then "metric:<key>" for any logged metric
-X_LABELS = {"default": "step (or the metric's step metric)", "step": "step", "relative": "relative time (s)",
-            "wall": "wall time"}
+# ---------------------------------------------------------------- palette
+
+# plotext colour names; a run (or a metric on a custom chart) keeps its colour on every chart and legend
+PALETTE = ("cyan", "orange", "green", "magenta", "blue", "red", "yellow", "white")
+RICH_NAMES = {"orange": "dark_orange"}  # plotext colour names that Rich spells otherwise
 
 
-def x_label(mode: str) -> str:
-    """How an x mode reads in a status line."""
-    return mode[len("metric:"):] if mode.startswith("metric:") else X_LABELS.get(mode, mode)
+def color(i: int) -> str:
+    """The i-th series colour (the palette repeats)."""
+    return PALETTE[i % len(PALETTE)]
 
 
-def next_x_mode(mode: str) -> str:
-    """The x mode after this one in the `x` cycle (a picked metric goes back to the start)."""
-    if mode not in X_MODES:
-        return X_MODES[0]
-    return X_MODES[(X_MODES.index(mode) + 1) % len(X_MODES)]
+def rich_color(c: str) -> str:
+    """A palette colour as Rich names it (legends and bars drawn with Rich)."""
+    return RICH_NAMES.get(c, c)
+
+
+# ---------------------------------------------------------------- numbers and ticks
+
+
+def number_label(v: float) -> str:
+    """A short tick label for a number (plotext's own print every digit: 0.000999956)."""
+    if v == 0:
+        return "0"
+    if abs(v) >= 1e5 or abs(v) < 1e-3:
+        return f"{v:.2e}"
+    if float(v).is_integer() or abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.4g}"
+
+
+def tick_label(v: float, mode: str = "") -> str:
+    """A tick label: clock time for wall time, h/m/s for relative time, else a short number."""
+    if mode == "wall":
+        return time.strftime("%H:%M:%S", time.localtime(v))
+    if mode == "relative":
+        v = int(round(v))
+        return f"{v // 3600}h{v % 3600 // 60:02d}" if v >= 3600 else f"{v // 60}m{v % 60:02d}" if v >= 60 else f"{v}s"
+    return number_label(v)
+
+
+def ticks(lo: float, hi: float, n: int, mode: str = "") -> tuple[list[float], list[str]]:
+    """n evenly spaced ticks over [lo, hi] with short labels (whole numbers over wide numeric ranges)."""
+    if hi <= lo:
+        return [lo], [tick_label(lo, mode)]
+    out = [lo + i * (hi - lo) / (n - 1) for i in range(n)]
+    if not mode and hi - lo >= 20:  # steps and other wide ranges: whole numbers read better
+        out = [float(round(t)) for t in out]
+    return out, [tick_label(t, mode) for t in out]
+
+
+def fmt_value(v: float) -> str:
+    """A short read-out of a value; NaN and Inf spelled out."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return f"{v:.4g}"
+
+
+# ---------------------------------------------------------------- smoothing
+
+SMOOTHING_STEPS = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)  # what + and - step through
+
+
+def next_smoothing(current: float, delta: int) -> float:
+    """The smoothing weight delta steps from current along SMOOTHING_STEPS (clamped at both ends)."""
+    steps = SMOOTHING_STEPS
+    i = min(range(len(steps)), key=lambda j: abs(steps[j] - current))
+    return steps[max(0, min(len(steps) - 1, i + delta))]
 
 
 def ema(ys: Sequence[float], weight: float) -> list[float]:
@@ -42,6 +100,25 @@ def ema(ys: Sequence[float], weight: float) -> list[float]:
         acc = acc * weight + (1 - weight) * y
         out.append(acc / (1 - weight**n))
     return out
+
+
+# ---------------------------------------------------------------- x-axis
+
+X_MODES = ("default", "step", "relative", "wall")  # then "metric:<key>" for any logged metric
+X_LABELS = {"default": "step (or the metric's step metric)", "step": "step", "relative": "relative time (s)",
+            "wall": "wall time"}
+
+
+def x_label(mode: str) -> str:
+    """How an x mode reads in a status line."""
+    return mode[len("metric:"):] if mode.startswith("metric:") else X_LABELS.get(mode, mode)
+
+
+def next_x_mode(mode: str) -> str:
+    """The x mode after this one in the `x` cycle (a picked metric goes back to the start)."""
+    if mode not in X_MODES:
+        return X_MODES[0]
+    return X_MODES[(X_MODES.index(mode) + 1) % len(X_MODES)]
 
 
 def interp(xs: Sequence[float], ys: Sequence[float], q: float) -> float:
@@ -128,11 +205,3 @@ def value_at(xs: Sequence[float], ys: Sequence[float], x: float) -> tuple[float,
     best = min((j for j in (i - 1, i) if 0 <= j < len(xs)), key=lambda j: abs(xs[j] - x))
     return xs[best], ys[best]
 
-
-def fmt_value(v: float) -> str:
-    """A short read-out of a value; NaN and Inf spelled out."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return f"{v:.4g}"
