@@ -198,3 +198,18 @@ async def test_every_panel_shows_a_failed_read_then_updates_again(tmp_path: Path
     finally:
         for run in runs:
             run.finish()
+
+
+async def test_p_pauses_every_read_and_resumes_them(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    tracktui.init(dir=root, project="p", id="r0", settings={"capture": False}, reinit="create_new").finish()
+    app = make_app(store_dir=root, poll_interval=0.1)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.loaded, timeout=15)
+        await pilot.press("p")
+        await pilot.pause(0.3)  # a read in flight when p was pressed ends
+        before = app.live.reads["runs"]
+        await pilot.pause(0.6)
+        assert app.live.reads["runs"] == before and "paused" in str(app.screen.query_one("#status").render())
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.live.reads["runs"] > before)
