@@ -119,7 +119,7 @@ async def measure(root: Path, ids: list[str]) -> dict[str, float]:
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause(0.5)
         t0 = time.perf_counter()
-        app.push_screen(CompareScreen(ids))
+        app.push_screen(CompareScreen(app.live, ids))
         await pilot.pause()
         charts = app.screen.query_one("#compare-charts")
         await until(lambda: charts.loaded and app.screen.loaded)

@@ -51,12 +51,13 @@ async def redraw(root: Path, run_id: str, size: tuple[int, int]) -> tuple[float,
     """Seconds to redraw every chart of the panel (median of 5): points thinned to the chart's width,
     and the baseline drawing every point held; also the number of charts and the points held per key."""
     from textual.app import App, ComposeResult
+    from tracktui.tui.live import Live
     from tracktui.tui.widgets.system_cells import SysChart
     from tracktui.tui.widgets.system_panel import SystemPanel
 
     class Host(App[None]):
         def compose(self) -> ComposeResult:
-            yield SystemPanel(root, run_id, interval=None)
+            yield SystemPanel(Live(self, root, interval=None), run_id)
 
     app = Host()
     async with app.run_test(size=size) as pilot:

@@ -206,7 +206,8 @@ def rss_mb() -> float:
 async def measure(runs_root: Path, long_root: Path, long_id: str, n_metrics: int) -> dict[str, float]:
     """Drive the app headless and time what a user waits for."""
     from tracktui.tui.app import make_app
-    from tracktui.tui.messages import MetricsPolled, RunsPolled
+    from tracktui.tui.live import Feed
+    from tracktui.tui.messages import MetricsPolled
     from tracktui.tui.screens.runs import RunsScreen
     from tracktui.tui.widgets.run_charts import RunChartsPanel
     from tracktui.tui.widgets.runs_table import RunsTable
@@ -239,7 +240,7 @@ async def measure(runs_root: Path, long_root: Path, long_id: str, n_metrics: int
         times = []
         for _ in range(50):
             t = time.perf_counter()
-            screen.on_runs_polled(RunsPolled([], screen.cursor))
+            screen.on_feed_updated(Feed.Updated(screen.feed, ([], 0, None), first=False))
             times.append(time.perf_counter() - t)
         out["runs_refresh_nothing_new_ms"] = statistics.median(times) * 1000
         with Reader(runs_root) as r:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,6 @@ class TrackTuiApp(App[None]):
         self.poll_interval = poll_interval
         self.fixed_now = fixed_now
         self.live = Live(self, self.store_root, interval=poll_interval, project=project, fixed_now=fixed_now)
-        self.waiting_polls: set[Callable[[], None]] = set()  # polls of panels not yet on self.live
         self.store_label_text: str | None = None  # shown instead of the root (snapshots of tmp stores)
 
     @property
@@ -58,7 +57,7 @@ class TrackTuiApp(App[None]):
 
     def on_mount(self) -> None:
         self.live.start_waker()
-        self.push_screen(RunsScreen())
+        self.push_screen(RunsScreen(self.live))
 
     def on_tabbed_content_tab_activated(self) -> None:
         """A tab came on screen: its panels' sleeping feeds read now."""
@@ -68,7 +67,7 @@ class TrackTuiApp(App[None]):
         """Show one run (on a tab; the Logs tab at console line at_seq)."""
         from .screens.run import RunScreen
 
-        self.push_screen(RunScreen(run_id, tab=tab, at_seq=at_seq))
+        self.push_screen(RunScreen(self.live, run_id, tab=tab, at_seq=at_seq))
 
     def action_pause(self) -> None:
         """Pause or resume live updates."""
@@ -76,10 +75,6 @@ class TrackTuiApp(App[None]):
             self.live.resume()
         else:
             self.live.pause()
-        if not self.paused:
-            polls, self.waiting_polls = self.waiting_polls, set()
-            for poll in polls:
-                poll()
         self.notify("live updates paused (p resumes)" if self.paused else "live updates resumed", timeout=2)
         for screen in self.screen_stack:
             update = getattr(screen, "update_status", None)

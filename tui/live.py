@@ -32,9 +32,10 @@ The rules it keeps:
 - `read(reader, cursor)` runs in a worker thread with a `Reader` opened in that thread (a sqlite3
   connection made in one thread fails in another) and closed after. It returns `(data, next_cursor)`. The
   cursor is the feed's (`feed.cursor`); it advances only when a read succeeded, on the main thread.
-- A feed reads again `interval` seconds after its last result was delivered (never two reads of one feed
-  at once). A failed read (any exception: a locked, missing or corrupt store, a broken connection) posts
-  `Feed.Failed` with a line to show, and is tried again after `RETRY` seconds; updates never stop silently.
+- A feed reads every `interval` seconds (a Textual interval timer of the panel), never two reads of one
+  feed at once. A failed read (any exception: a locked, missing or corrupt store, a broken connection)
+  posts `Feed.Failed` with a line to show, and is tried again after `RETRY` seconds; updates never stop
+  silently. The worker thread only posts messages (thread-safe): it never waits on the main thread.
 - A feed whose panel is not on screen (another screen on top, an inactive tab, display off) does not read:
   it sleeps and is woken when its panel shows again (`Live.wake()`, called on tab and screen changes, and a
   slow check as a safety net). While paused (`Live.pause()`), no feed reads; `resume()` wakes them all.
@@ -47,6 +48,7 @@ The rules it keeps:
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -67,7 +69,9 @@ Read = Callable[[Reader, Any], "tuple[Any, Any]"]
 
 def describe_error(e: BaseException) -> str:
     """One line for a failed read: 'store unreadable: <reason>' for store errors, the type else."""
-    reason = " ".join(str(e).split())[:200] or type(e).__name__
+    reason = " ".join(str(e).split()) or type(e).__name__
+    if len(reason) > 90:  # the whole line must fit a status line, "retrying in 2 s" included
+        reason = reason[:89] + "…"
     if isinstance(e, (sqlite3.Error, OSError, StoreError)):
         return f"store unreadable: {reason}"
     return f"read failed: {type(e).__name__}: {reason}"
@@ -105,6 +109,8 @@ class Feed:
     class Updated(Message):
         """A read of `feed` succeeded: `data` is what its read returned; `first` on its first success."""
 
+        bubble = False  # for the panel that owns the feed only
+
         def __init__(self, feed: Feed, data: Any, first: bool) -> None:
             super().__init__()
             self.feed = feed
@@ -113,6 +119,8 @@ class Feed:
 
     class Failed(Message):
         """A read of `feed` failed; `text` is the line to show ("store unreadable: ..., retrying in 2 s")."""
+
+        bubble = False
 
         def __init__(self, feed: Feed, error: str, retry_in: float) -> None:
             super().__init__()
@@ -140,6 +148,7 @@ class Feed:
         self.sleeping = False  # skipped a read because hidden or paused: wake() starts one
         self.stopped = False
         self._timer: Timer | None = None
+        self._not_before = 0.0  # monotonic time before which scheduled reads are skipped (retry, idle)
 
     @property
     def interval(self) -> float | None:
@@ -154,21 +163,25 @@ class Feed:
     # ------------------------------------------------------------ schedule (main thread)
 
     def start(self) -> None:
-        """Read now (if shown and not paused), then on schedule."""
+        """Read now (if shown and not paused), then every `interval` seconds while shown."""
         self.started = True
         self.stopped = False
+        if self.interval and not self.once and self._timer is None:
+            self._timer = self.owner.set_interval(self.interval, self._tick, name=f"live {self.name}")
         self.poll_now()
 
     def stop(self) -> None:
         """No more reads (a panel going away, or a load that is no longer wanted)."""
         self.stopped = True
-        self._cancel_timer()
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
 
     def poll_now(self) -> None:
-        """Read as soon as possible: now unless a read is in flight (then its result schedules the next)."""
+        """Read now, unless a read is in flight, the panel is not on screen or updates are paused (then
+        the feed sleeps until wake())."""
         if self.stopped or self.busy:
             return
-        self._cancel_timer()
         if not self.once and (self.live.paused or not is_shown(self.owner)):
             self.sleeping = True
             return
@@ -178,6 +191,11 @@ class Feed:
         self.owner.run_worker(self._work, thread=True, group=f"live-{self.name}-{id(self)}",
                               exit_on_error=False, name=f"live {self.name}")
 
+    def next_in(self, delay: float) -> None:
+        """Make the next scheduled read come no sooner than `delay` seconds from now (a panel that knows
+        it is idle)."""
+        self._not_before = time.monotonic() + delay
+
     def reset(self, cursor: Any = None) -> None:
         """Start over from `cursor` (the panel dropped what it had): the next result is a first one."""
         self.cursor = cursor
@@ -185,57 +203,55 @@ class Feed:
         if self.started:
             self.poll_now()
 
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-
-    def _schedule(self, delay: float | None) -> None:
-        self._cancel_timer()
-        if delay is None or self.stopped or not self.owner.is_attached:
-            return
-        self._timer = self.owner.set_timer(delay, self.poll_now, name=f"live {self.name}")
+    def _tick(self) -> None:
+        if time.monotonic() >= self._not_before:
+            self.poll_now()
 
     # ------------------------------------------------------------ the read (worker thread)
 
     def _work(self) -> None:
-        try:
-            with Reader(self.live.store_root) as reader:
-                data, cursor = self.read(reader, self.cursor)
-        except Exception as e:  # noqa: BLE001 - every failure is shown and retried, never silent
-            self._deliver(self._failed, describe_error(e))
+        """Read with a Reader opened in this thread; post the result or the error to the panel (posting is
+        thread-safe; nothing here waits on the main thread)."""
+        while True:
+            try:
+                with Reader(self.live.store_root) as reader:
+                    data, cursor = self.read(reader, self.cursor)
+            except Exception as e:  # noqa: BLE001 - every failure is shown and retried, never silent
+                if self.stopped:  # no longer wanted (a newer load, a panel going away)
+                    self.busy = False
+                    return
+                error = describe_error(e)
+                self.failing = error
+                self.owner.post_message(Feed.Failed(self, error, RETRY))
+                if not self.once:  # the schedule tries again after RETRY
+                    self._not_before = time.monotonic() + RETRY
+                    self.busy = False
+                    return
+                if not self._wait_retry():  # a one-off load tries again here
+                    self.busy = False
+                    return
+                continue
+            if self.stopped:  # no longer wanted: its result is dropped
+                self.busy = False
+                return
+            first = not self.loaded
+            self.cursor = cursor
+            self.loaded = True
+            self.failing = None
+            if self.once:
+                self.stopped = True
+            self.busy = False
+            self.owner.post_message(Feed.Updated(self, data, first))
             return
-        self._deliver(self._updated, data, cursor)
 
-    def _deliver(self, fn: Callable[..., None], *args: Any) -> None:
-        try:
-            self.live.app.call_from_thread(fn, *args)
-        except RuntimeError:  # the app is closing
-            pass
-
-    # ------------------------------------------------------------ results (main thread)
-
-    def _updated(self, data: Any, cursor: Any) -> None:
-        self.busy = False
-        if self.stopped or not self.owner.is_attached:
-            return
-        first = not self.loaded
-        self.loaded = True
-        self.failing = None
-        self.cursor = cursor
-        self.owner.post_message(Feed.Updated(self, data, first))
-        if self.once:
-            self.stopped = True
-            return
-        self._schedule(self.interval)
-
-    def _failed(self, error: str) -> None:
-        self.busy = False
-        if self.stopped or not self.owner.is_attached:
-            return
-        self.failing = error
-        self.owner.post_message(Feed.Failed(self, error, RETRY))
-        self._schedule(RETRY)
+    def _wait_retry(self) -> bool:
+        """(worker thread) Sleep RETRY seconds; False when the load is no longer wanted."""
+        end = time.monotonic() + RETRY
+        while time.monotonic() < end:
+            if self.stopped or not self.owner.is_attached or not self.live.app.is_running:
+                return False
+            time.sleep(0.1)
+        return not self.stopped and self.owner.is_attached
 
 
 class Live:

@@ -25,15 +25,6 @@ class RunsPolled(Message):
 
 
 @dataclass
-class RunPolled(Message):
-    """The current record of the run a run screen shows (None where it could not be read), and its alert
-    lines (seq, ts, line) newer than the screen's cursor."""
-
-    run: RunRecord | None
-    alerts: list[tuple[int, float, str]] = field(default_factory=list)
-
-
-@dataclass
 class Series:
     """Points of one chart: x values, y values, and the (x, value) of NaN/Inf points."""
 
@@ -55,15 +46,6 @@ class MetricsPolled(Message):
     series: dict[str, Series]
     replace: set[str]
     defs: list[dict[str, Any]]
-
-
-@dataclass
-class LogsPolled(Message):
-    """Console lines (seq, ts, stream, line) after the last seen seq."""
-
-    run_id: str
-    lines: list[tuple[int, float, str, str]]
-    first: bool = False
 
 
 @dataclass

@@ -36,7 +36,7 @@ async def test_overview_shows_alerts_and_new_ones_while_polling(tmp_path: Path) 
     quiet_id, loud_id = _alert_store(root)
     app = make_app(store_dir=root, poll_interval=0.2)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.push_screen(RunScreen(loud_id))
+        app.push_screen(RunScreen(app.live, loud_id))
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.record is not None)
         screen = app.screen
         await pilot.press("4")
@@ -52,7 +52,7 @@ async def test_overview_shows_alerts_and_new_ones_while_polling(tmp_path: Path) 
         await wait_for(pilot, lambda: "Recovered" in _overview_text(screen), timeout=10)
         assert _overview_text(screen).count("Low accuracy") == 1  # polled lines are not repeated
         app.pop_screen()
-        app.push_screen(RunScreen(quiet_id))
+        app.push_screen(RunScreen(app.live, quiet_id))
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.record is not None)
         await pilot.press("4")
         await wait_for(pilot, lambda: any(o.is_mounted and o.run for o in app.screen.query(OverviewPanel)))

@@ -13,6 +13,7 @@ from textual.app import App, ComposeResult
 from tracktui.store import RunRecord
 from tracktui.store.procinfo import hostname
 from tracktui.store.writer import Writer
+from tracktui.tui.live import Live
 from tracktui.tui.query import parse
 from tracktui.tui.widgets.overview import info_rows
 from tracktui.tui.widgets.system_panel import SystemPanel
@@ -64,7 +65,7 @@ class PanelApp(App[None]):
         self.root, self.run_id = root, run_id
 
     def compose(self) -> ComposeResult:
-        yield SystemPanel(self.root, self.run_id, interval=0.2)
+        yield SystemPanel(Live(self, self.root, interval=0.2), self.run_id)
 
 
 async def test_system_tab_has_a_block_per_node(tmp_path: Path) -> None:

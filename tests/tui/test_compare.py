@@ -199,7 +199,7 @@ async def test_summary_bars_show_aggregated_metrics(tmp_path: Path) -> None:
         ids.append(run.id)
     app = make_app(store_dir=tmp_path, poll_interval=None, fixed_now=NOW)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.push_screen(CompareScreen(ids))
+        app.push_screen(CompareScreen(app.live, ids))
         screen = app.screen
         await wait_for(pilot, lambda: screen.loaded)
         await pilot.press("2")

@@ -45,7 +45,7 @@ async def _files_tab(pilot, run_id: str) -> FilesPanel:  # type: ignore[no-untyp
     app = pilot.app
     await wait_for(pilot, lambda: getattr(app.screen, "loaded", False))
     await pilot.pause()
-    app.push_screen(RunScreen(run_id))
+    app.push_screen(RunScreen(app.live, run_id))
     await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.record is not None)
     await pilot.press("5")
     await wait_for(pilot, lambda: any(p.artifacts for p in app.screen.query(FilesPanel)))
@@ -90,7 +90,7 @@ async def test_files_tab_without_artifacts_is_unchanged(seeded: Path) -> None:
     app = make_app(store_dir=seeded, poll_interval=None, fixed_now=NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: getattr(app.screen, "loaded", False))
-        app.push_screen(RunScreen("run0"))
+        app.push_screen(RunScreen(app.live, "run0"))
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.record is not None)
         await pilot.press("5")
         await wait_for(pilot, lambda: any(p.files for p in app.screen.query(FilesPanel)))

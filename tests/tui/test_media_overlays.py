@@ -17,6 +17,7 @@ pytest.importorskip("PIL")
 from PIL import Image as PILImage  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import OptionList, SelectionList, Static  # noqa: E402
+from tracktui.tui.live import Live  # noqa: E402
 from tracktui.tui.screens.help import HelpScreen  # noqa: E402
 from tracktui.tui.screens.image_full import ImageScreen  # noqa: E402
 from tracktui.tui.screens.pick_many import PickManyScreen  # noqa: E402
@@ -79,7 +80,7 @@ class MediaApp(App[None]):
         self.root = root
 
     def compose(self) -> ComposeResult:
-        yield MediaPanel(self.root, RUN, poll_interval=None)
+        yield MediaPanel(Live(self, self.root, interval=None), RUN)
 
 
 @pytest.fixture(scope="module")

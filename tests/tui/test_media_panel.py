@@ -19,6 +19,7 @@ pytest.importorskip("PIL")
 
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import ContentSwitcher, OptionList, Static  # noqa: E402
+from tracktui.tui.live import Live  # noqa: E402
 from tracktui.tui.widgets.media_file import EXPORT_DIR, FileViewer, WavePlot  # noqa: E402
 from tracktui.tui.widgets.media_histogram import HistogramBars, HistogramHeatmap  # noqa: E402
 from tracktui.tui.widgets.media_image import HalfBlockImage, ImageTile  # noqa: E402
@@ -89,7 +90,7 @@ class MediaApp(App[None]):
         self.root, self.run_id, self.interval = root, run_id, poll_interval
 
     def compose(self) -> ComposeResult:
-        yield MediaPanel(self.root, self.run_id, poll_interval=self.interval)
+        yield MediaPanel(Live(self, self.root, interval=self.interval), self.run_id)
 
 
 @pytest.fixture(scope="module")

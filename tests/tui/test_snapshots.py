@@ -38,9 +38,10 @@ async def _open_run(pilot, tab: str | None = None) -> None:  # type: ignore[no-u
     assert isinstance(screen, RunScreen)
     panel = screen.query_one(RunChartsPanel)
     await wait_for(pilot, lambda: screen.record is not None and len(panel.charts) >= 4)
-    await wait_for(pilot, lambda: any(t.loaded for t in screen.query(LogTail)))
     if tab:
         await pilot.press(tab)
+    if tab == "3":  # a panel reads once it is on screen
+        await wait_for(pilot, lambda: any(t.loaded for t in screen.query(LogTail)))
     if tab == "5":
         await wait_for(pilot, lambda: any(f.files for f in screen.query(FilesPanel)))
     if tab == "4":  # the pane mounts lazily: wait until it shows the run, however busy the machine

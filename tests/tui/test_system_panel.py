@@ -13,6 +13,7 @@ import tracktui
 from textual.app import App, ComposeResult
 from tracktui.store import codec
 from tracktui.store.writer import Writer
+from tracktui.tui.live import Live
 from tracktui.tui.widgets.system_cells import Gauge, GpuBlock, SysChart
 from tracktui.tui.widgets.system_panel import SystemPanel
 from tracktui.tui.widgets.system_series import SeriesStore, thin, time_ticks
@@ -89,7 +90,7 @@ class PanelApp(App[None]):
         self.root, self.run_id, self.interval = root, run_id, interval
 
     def compose(self) -> ComposeResult:
-        yield SystemPanel(self.root, self.run_id, interval=self.interval)
+        yield SystemPanel(Live(self, self.root, interval=self.interval), self.run_id)
 
 
 async def wait_for(pilot: Any, cond: Any, timeout: float = 5.0) -> None:
@@ -250,15 +251,17 @@ async def test_hostile_gpu_note_shown_safely(tmp_path: Path) -> None:
 async def test_paused_app_defers_the_poll(gpu_store: tuple[Path, str]) -> None:
     root, run_id = gpu_store
     app = PanelApp(root, run_id)
-    app.paused = True  # type: ignore[attr-defined]  # as the tracktui app has it (p pauses live updates)
-    app.waiting_polls = set()  # type: ignore[attr-defined]
     async with app.run_test(size=(100, 40)) as pilot:
         panel = app.query_one(SystemPanel)
+        panel.feed.live.pause()  # before its first read could start
         await pilot.pause(0.2)
-        assert panel.polls == 0 and app.waiting_polls == {panel.poll}  # type: ignore[attr-defined]
-        app.paused = False  # type: ignore[attr-defined]
-        app.waiting_polls.pop()()  # type: ignore[attr-defined]
-        await wait_for(pilot, lambda: panel.polls == 1)
+        assert panel.polls <= 1
+        before = panel.feed.live.reads["system"]
+        panel.feed.poll_now()  # a read asked for while paused waits
+        await pilot.pause(0.2)
+        assert panel.feed.live.reads["system"] == before and panel.feed.sleeping
+        panel.feed.live.resume()
+        await wait_for(pilot, lambda: panel.polls >= 1 and panel.feed.live.reads["system"] > before)
         await pilot.press("tab")  # focus the panel: G and g scroll it
         await pilot.press("G")
         await pilot.pause()

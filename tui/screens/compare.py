@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from tracktui.store import Reader, RunRecord
 
 from ..format import flatten, scalar, value_text
+from ..live import Feed, Live
 from ..messages import ChartFullScreenRequested, PickRequested
 from ..plotting import color as series_color
 from ..plotting import rich_color
@@ -70,13 +68,6 @@ def summary_number(v: Any) -> float | None:
     return float(v)
 
 
-@dataclass
-class RunsRead(Message):
-    """The records of the compared runs."""
-
-    runs: list[RunRecord]
-
-
 class CompareScreen(Screen[None]):
     """The runs chosen in the runs table, compared."""
 
@@ -103,9 +94,12 @@ class CompareScreen(Screen[None]):
     CompareScreen #config-title { height: 1; padding: 0 1; }
     """
 
-    def __init__(self, run_ids: list[str]):
+    def __init__(self, live: Live, run_ids: list[str]):
         super().__init__()
+        self.live = live
         self.run_ids = list(dict.fromkeys(run_ids))
+        self.feed = live.feed(self, self._read, name="compare-runs")
+        self.error: str | None = None
         self.run_colors = {rid: series_color(i) for i, rid in enumerate(self.run_ids)}
         self.labels: dict[str, str] = {rid: rid for rid in self.run_ids}
         self.records: dict[str, RunRecord] = {}
@@ -133,21 +127,35 @@ class CompareScreen(Screen[None]):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self._read(list(self.run_ids))
+        self.feed.start()
         self.call_after_refresh(self.query_one("#compare-charts").focus)
 
-    @work(thread=True, exclusive=True, group="compare-runs", exit_on_error=False)
-    def _read(self, run_ids: list[str]) -> None:
-        with Reader(self.app.store_root) as r:
-            runs = [rec for rec in (r.run(rid) for rid in run_ids) if rec is not None]
-        self.post_message(RunsRead(runs))
+    def on_screen_resume(self) -> None:
+        self.live.wake()
 
-    def on_runs_read(self, message: RunsRead) -> None:
-        """Fill the legend, the summary and the config diff."""
+    def _read(self, r: Reader, cursor: Any) -> tuple[list[RunRecord], Any]:
+        """(worker thread) The records of the compared runs."""
+        return [rec for rec in (r.run(rid) for rid in self.run_ids) if rec is not None], cursor
+
+    def on_feed_failed(self, message: Feed.Failed) -> None:
+        """Say in the header why the runs cannot be read (the layer tries again)."""
         message.stop()
-        self.records = {r.id: r for r in message.runs}
-        self.states = {r.id: r.state for r in message.runs}
-        for r in message.runs:
+        self.error = message.text
+        self.update_header()
+
+    def on_feed_updated(self, message: Feed.Updated) -> None:
+        """Fill the legend, the summary and the config diff (again where a run changed)."""
+        message.stop()
+        runs: list[RunRecord] = message.data
+        was_failing, self.error = self.error is not None, None
+        if self.loaded and [(r.id, r.rev, r.state) for r in runs] == \
+                [(r.id, r.rev, r.state) for r in self.records.values()]:
+            if was_failing:
+                self.update_header()
+            return
+        self.records = {r.id: r for r in runs}
+        self.states = {r.id: r.state for r in runs}
+        for r in runs:
             self.labels[r.id] = r.name or r.id
         self.update_header()
         self.fill_summary()
@@ -184,6 +192,8 @@ class CompareScreen(Screen[None]):
             t.append(" ■ ", style=rich_color(color))
             t.append(safe_text(label, limit=24))
         t.append(f"   group by: {safe_text(self.group_by, limit=30)} (g)", style="dim")
+        if self.error:
+            t.append(f"   ⚠ {safe_text(self.error, limit=160)}", style="bold red")
         self.query_one("#compare-header", Static).update(t)
 
     def group_options(self) -> list[str]:

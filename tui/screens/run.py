@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite3
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
-from tracktui.store import Reader, RunRecord, StoreError
+from tracktui.store import Reader, RunRecord
 
 from ..format import STATE_STYLE, duration
-from ..messages import ChartFullScreenRequested, PickRequested, RunPolled
+from ..live import Feed, Live
+from ..messages import ChartFullScreenRequested, PickRequested
 from ..text import safe_text
 from ..widgets.files_panel import FilesPanel
 from ..widgets.footer import KeysFooter
@@ -70,9 +69,13 @@ class RunScreen(Screen[None]):
         Binding("6", "tab('media')", "Media", show=False),
     ]
 
-    def __init__(self, run_id: str, tab: str | None = None, at_seq: int | None = None):
+    def __init__(self, live: Live, run_id: str, tab: str | None = None, at_seq: int | None = None):
         super().__init__()
+        self.live = live
         self.run_id = run_id
+        self.feed = live.feed(self, self._read, name="run", cursor=0)  # cursor: the last alert's seq
+        self.error: str | None = None
+        self._header_shown: tuple[str, list[Any]] | None = None
         self.first_tab = tab
         self.at_seq = at_seq
         self.record: RunRecord | None = None
@@ -82,22 +85,22 @@ class RunScreen(Screen[None]):
         yield Static(Text(f" {self.run_id}"), id="run-header")
         with TabbedContent(id="run-tabs"):
             with TabPane("1 Charts", id="charts"):
-                yield RunChartsPanel(self.app.live, self.run_id)
+                yield RunChartsPanel(self.live, self.run_id)
             with TabPane("2 System", id="system"):
-                yield SystemPanel(self.app.store_root, self.run_id, interval=self.app.poll_interval)
+                yield SystemPanel(self.live, self.run_id)
             with TabPane("3 Logs", id="logs"):
                 # the panes behind tabs mount after the charts paint
-                yield Lazy(LogTail(self.run_id, at_seq=self.at_seq))
+                yield Lazy(LogTail(self.live, self.run_id, at_seq=self.at_seq))
             with TabPane("4 Overview", id="overview"):
-                yield Lazy(OverviewPanel(now=self.app.fixed_now))
+                yield Lazy(OverviewPanel(now=self.live.fixed_now, source=lambda: (self.record, self.alerts)))
             with TabPane("5 Files", id="files"):
-                yield Lazy(FilesPanel(self.run_id))
+                yield Lazy(FilesPanel(self.live, self.run_id))
             with TabPane("6 Media", id="media"):
-                yield Lazy(MediaPanel(self.app.store_root, self.run_id))
+                yield Lazy(MediaPanel(self.live, self.run_id))
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.poll()
+        self.feed.start()
         self.call_after_refresh(self.query_one(RunChartsPanel).focus)
         if self.first_tab:
             self.call_after_refresh(self.action_tab, self.first_tab)
@@ -139,45 +142,44 @@ class RunScreen(Screen[None]):
             else:
                 widget.focus()
 
-    def poll(self) -> None:
-        """Read the run record again unless paused (the handler schedules the next)."""
-        if self.app.paused:
-            self.app.waiting_polls.add(self.poll)
-            return
-        self._read(self.run_id)
+    def on_screen_resume(self) -> None:
+        self.live.wake()
 
-    @work(thread=True, exclusive=True, group="run-poll", exit_on_error=False)
-    def _read(self, run_id: str) -> None:
-        rec = None
-        alerts: list[tuple[int, float, str]] = []
-        since = self.alerts[-1][0] if self.alerts else 0
-        try:
-            with Reader(self.app.store_root) as r:
-                rec = r.run(run_id)
-                alerts = r.alerts(run_id, since_seq=since)
-        except (sqlite3.Error, OSError, StoreError):
-            pass  # shown as it was; the next poll tries again
-        self.post_message(RunPolled(rec, alerts))
+    def _read(self, r: Reader, since: int) -> tuple[tuple[RunRecord | None, list[tuple[int, float, str]]], int]:
+        """(worker thread) The run's record and its alert lines after `since`."""
+        rec = r.run(self.run_id)
+        alerts = r.alerts(self.run_id, since_seq=since)
+        return (rec, alerts), max([since, *(a[0] for a in alerts)])
 
-    def on_run_polled(self, message: RunPolled) -> None:
+    def on_feed_failed(self, message: Feed.Failed) -> None:
+        """Say in the header why the run cannot be read (the layer tries again)."""
+        self.error = message.text
+        self._show_header()
+
+    def on_feed_updated(self, message: Feed.Updated) -> None:
         """Update the header and the overview."""
-        if not self.is_attached:
-            return
-        if message.run is None:
-            if self.app.poll_interval:
-                self.set_timer(self.app.poll_interval, self.poll)
+        rec, alerts = message.data
+        self.error = None
+        if rec is None:
+            self._show_header()
             return
         old = self.record
-        self.record = message.run
-        self.query_one("#run-header", Static).update(header_text(message.run, self.app.fixed_now))
+        self.record = rec
+        self._show_header()
         last = self.alerts[-1][0] if self.alerts else 0
-        new_alerts = [a for a in message.alerts if a[0] > last]  # a late worker may repeat some
+        new_alerts = [a for a in alerts if a[0] > last]
         self.alerts.extend(new_alerts)
-        if old is None or old.rev != message.run.rev or old.state != message.run.state or new_alerts:
+        if old is None or old.rev != rec.rev or old.state != rec.state or new_alerts:
             for overview in self.query(OverviewPanel):  # not there until its lazy mount
-                overview.show(message.run, self.alerts)
-        if self.app.poll_interval:
-            self.set_timer(self.app.poll_interval, self.poll)
+                overview.show(rec, self.alerts)
+
+    def _show_header(self) -> None:
+        t = header_text(self.record, self.live.fixed_now) if self.record is not None else Text(f" {self.run_id}")
+        if self.error:
+            t.append(f"  ⚠ {safe_text(self.error, limit=160)}", style="bold red")
+        if (t.plain, t.spans) != self._header_shown:  # an unchanged header is not laid out again each poll
+            self._header_shown = (t.plain, list(t.spans))
+            self.query_one("#run-header", Static).update(t)
 
     def update_status(self) -> None:
         """Pause and resume change nothing visible here beyond the notification."""

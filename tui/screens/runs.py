@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
-from tracktui.store import Reader, StoreError
+from tracktui.store import Reader, RunRecord
 
 from .. import prefs
+from ..live import Feed, Live
 from ..messages import RunsPolled
 from ..query import QueryError, parse
 from ..text import safe_text
@@ -58,11 +58,14 @@ class RunsScreen(Screen[None]):
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, live: Live) -> None:
         super().__init__()
-        self.cursor = 0
+        self.live = live
+        self.feed = live.feed(self, self._read, name="runs", cursor=0)
         self.loaded = False
         self._last_recheck = 0.0
+        self._running_ids: frozenset[str] = frozenset()  # ids of running runs (re-read now and then)
+        self._status_shown: tuple[str, list[Any]] | None = None
         self._columns_chosen = False
         self.error: str | None = None
         self.snapshot: str | None = None  # why the store is read as a frozen snapshot (None: live)
@@ -80,8 +83,8 @@ class RunsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(RunsTable)
-        table.now = self.app.fixed_now
-        saved = prefs.load(self.app.store_root).get("columns")
+        table.now = self.live.fixed_now
+        saved = prefs.load(self.live.store_root).get("columns")
         if isinstance(saved, list) and all(isinstance(c, str) for c in saved) and saved:
             self._columns_chosen = True
             table.shown_columns = [c for c in saved if c != "sel"]
@@ -89,97 +92,83 @@ class RunsScreen(Screen[None]):
         self.query_one("#filter-bar").display = False
         self.query_one("#empty").display = False
         self.update_status()
-        self.poll()
+        self.feed.start()
 
-    # ---------------------------------------------------------------- polling
+    # ---------------------------------------------------------------- live data
 
-    def poll(self) -> None:
-        """Start one poll unless live updates are paused (the handler schedules the next)."""
-        if self.app.paused:
-            self.app.waiting_polls.add(self.poll)
-            return
-        table = self.query_one(RunsTable)
-        recheck: list[str] = []
+    def _read(self, r: Reader, cursor: int) -> tuple[tuple[list[RunRecord], int, str | None], int]:
+        """(worker thread) Runs changed since `cursor`, running runs re-read every RECHECK_RUNNING s."""
+        first = not self.feed.loaded
+        top = r.max_rev()
+        snapshot = r.snapshot
+        if first and top > FIRST_PAGE:
+            head = r.runs(project=self.live.project, limit=FIRST_PAGE)
+            painted = threading.Event()
+            self.post_message(RunsPolled(head, 0, first=True, partial=True, painted=painted))
+            painted.wait(timeout=2.0)  # decoding the rest holds the GIL: let the first page paint
+        runs = r.runs(project=self.live.project, since_rev=cursor) if top > cursor or first else []
         now = time.monotonic()
-        if self.loaded and now - self._last_recheck >= RECHECK_RUNNING:
+        if not first and now - self._last_recheck >= RECHECK_RUNNING:
             self._last_recheck = now
-            recheck = [rid for rid, r in table.model.items() if r.state == "running"]
-        self._read(self.cursor, recheck, not self.loaded)
-
-    @work(thread=True, exclusive=True, group="runs-poll", exit_on_error=False)
-    def _read(self, cursor: int, recheck: list[str], first: bool) -> None:
-        try:
-            self._read_store(cursor, recheck, first)
-        except (sqlite3.Error, OSError, StoreError) as e:  # a busy or broken store: say so, poll again
-            self.post_message(RunsPolled([], cursor, first, error=f"{type(e).__name__}: {e}"))
-
-    def _read_store(self, cursor: int, recheck: list[str], first: bool) -> None:
-        with Reader(self.app.store_root) as r:
-            top = r.max_rev()
-            snapshot = r.snapshot
-            if first and top > FIRST_PAGE:
-                head = r.runs(project=self.app.project, limit=FIRST_PAGE)
-                painted = threading.Event()
-                self.post_message(RunsPolled(head, 0, first=True, partial=True, painted=painted))
-                painted.wait(timeout=2.0)  # decoding the rest holds the GIL: let the first page paint
-            runs = r.runs(project=self.app.project, since_rev=cursor) if top > cursor or first else []
             got = {x.id for x in runs}
-            for rid in recheck:
+            for rid in self._running_ids:
                 if rid not in got:
                     rec = r.run(rid)
                     if rec is not None:
                         runs.append(rec)
-        self.post_message(RunsPolled(runs, max(top, cursor), first, snapshot=snapshot))
+        return (runs, top, snapshot), max(top, cursor)
 
     def on_runs_polled(self, message: RunsPolled) -> None:
-        """Merge the polled runs into the table and schedule the next poll."""
-        if not self.is_attached:
-            return
+        """The first page of a big store, painted while the rest loads."""
         table = self.query_one(RunsTable)
-        self.error = message.error
-        if message.error is None and message.snapshot != self.snapshot:
-            self.snapshot = message.snapshot
-            if message.snapshot:
-                self.app.notify(safe_text(message.snapshot), title="read-only store", severity="warning", timeout=12,
+        table.model = {r.id: r for r in message.runs}
+        if not self._columns_chosen and table.model:
+            self._columns_chosen = True
+            table.shown_columns = default_columns(table.model.values())
+        table.rebuild(columns=True)
+        self.update_status()
+        self.call_after_refresh(self._painted, message.painted)
+
+    def on_feed_failed(self, message: Feed.Failed) -> None:
+        """Say the store cannot be read (the layer tries again)."""
+        self.error = message.text
+        self.update_status()
+
+    def on_feed_updated(self, message: Feed.Updated) -> None:
+        """Merge the read runs into the table."""
+        runs, _top, snapshot = message.data
+        table = self.query_one(RunsTable)
+        self.error = None
+        if snapshot != self.snapshot:
+            self.snapshot = snapshot
+            if snapshot:
+                self.app.notify(safe_text(snapshot), title="read-only store", severity="warning", timeout=12,
                                 markup=False)
-        if message.error is not None:
-            self.update_status()
-            if self.app.poll_interval:
-                self.set_timer(self.app.poll_interval, self.poll)
-            return
-        if message.partial:
-            table.model = {r.id: r for r in message.runs}
-            if not self._columns_chosen and table.model:
-                self._columns_chosen = True
-                table.shown_columns = default_columns(table.model.values())
-            table.rebuild(columns=True)
-            self.update_status()
-            self.call_after_refresh(self._painted, message.painted)
-            return
-        self.cursor = message.cursor
         if message.first or not self.loaded:
             self.loaded = True
-            for r in message.runs:
+            for r in runs:
                 table.model[r.id] = r
             if not self._columns_chosen and table.model:
                 self._columns_chosen = True
                 table.shown_columns = default_columns(table.model.values())
             table.rebuild(columns=True)
-        elif message.runs:
+        elif runs:
             if not self._columns_chosen:
                 self._columns_chosen = True
-                table.model.update({r.id: r for r in message.runs})
+                table.model.update({r.id: r for r in runs})
                 table.shown_columns = default_columns(table.model.values())
                 table.rebuild(columns=True)
             else:
-                table.merge(message.runs)
+                table.merge(runs)
         else:
             table.tick()
+        self._running_ids = frozenset(rid for rid, r in table.model.items() if r.state == "running")
         self.update_status()
         if self.first_paint_at is None:
             self.call_after_refresh(self._painted, None)
-        if self.app.poll_interval:
-            self.set_timer(self.app.poll_interval, self.poll)
+
+    def on_screen_resume(self) -> None:
+        self.live.wake()
 
     def _painted(self, event: threading.Event | None) -> None:
         if self.first_paint_at is None:
@@ -210,18 +199,20 @@ class RunsScreen(Screen[None]):
             arrows = ("←" if table.hidden_left else "") + ("→" if table.hidden_right else "")
             t.append(f"   {off} column{'s' if off > 1 else ''} off screen ({arrows})", style="bold")
         if self.error:
-            t.append(f"   ⚠ cannot read the store ({safe_text(self.error, limit=80)})", style="bold red")
+            t.append(f"   ⚠ {safe_text(self.error, limit=160)}", style="bold red")
         elif not self.loaded:
             t.append("   loading…", style="yellow")
-        paused = self.app.paused
+        paused = self.live.paused
         if self.snapshot and not paused:
             t.append("   read-only snapshot", style="yellow")
         else:
             t.append("   paused" if paused else "   live", style="yellow" if paused else "green")
-        if self.app.project:
-            t.append(f"   project: {safe_text(self.app.project)}")
+        if self.live.project:
+            t.append(f"   project: {safe_text(self.live.project)}")
         t.append(f"   store: {safe_text(self.app.store_label)}", style="dim")
-        self.query_one("#status", Static).update(t)
+        if (t.plain, t.spans) != self._status_shown:  # an unchanged line is not laid out again each poll
+            self._status_shown = (t.plain, list(t.spans))
+            self.query_one("#status", Static).update(t)
         empty = self.loaded and not table.model
         self.query_one("#empty").display = empty
         table.display = not empty
@@ -304,7 +295,7 @@ class RunsScreen(Screen[None]):
         if rid is not None and rid not in table.selected:
             ids.insert(0, rid)
         if ids:
-            self.app.push_screen(CompareScreen(ids))
+            self.app.push_screen(CompareScreen(self.live, ids))
 
     def action_columns(self) -> None:
         """Pick the columns (remembered for this store)."""
@@ -323,6 +314,6 @@ class RunsScreen(Screen[None]):
             order = [c for c in shown if c in cols] + [c for c in cols if c not in shown]
             self._columns_chosen = True
             table.set_columns(order)
-            prefs.save(self.app.store_root, columns=order)
+            prefs.save(self.live.store_root, columns=order)
 
         self.app.push_screen(ColumnPicker(choices, table.shown_columns), chosen)

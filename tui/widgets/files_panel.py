@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from rich.syntax import Syntax
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option, OptionDoesNotExist
 from tracktui.store import Reader
 
+from ..live import Feed, Live
 from ..messages import FilesPolled
 from ..text import safe_text
 from .artifact_view import artifact_label, artifact_view
@@ -52,9 +52,13 @@ class FilesPanel(Horizontal):
     FilesPanel VerticalScroll { width: 1fr; height: 1fr; }
     """
 
-    def __init__(self, run_id: str, **kwargs: Any):
+    def __init__(self, live: Live, run_id: str, **kwargs: Any):
         super().__init__(**kwargs)
+        self.live = live
         self.run_id = run_id
+        self.feed = live.feed(self, self._read_list, name="files")
+        self._view: Feed | None = None  # the one-off read of the shown file or artifact
+        self.error: str | None = None
         self.files: list[tuple[str, int, float]] = []
         self.artifacts: list[tuple[str, Any]] = []  # ("logged" | "used", VersionRow)
 
@@ -64,26 +68,41 @@ class FilesPanel(Horizontal):
             yield Static(Text("no files attached to this run", style="dim"), id="file-content")
 
     def on_mount(self) -> None:
-        self.reload()
+        self.feed.start()
 
     def reload(self) -> None:
-        """Read the list of files again."""
-        self._read_list(self.run_id)
+        """Read the list of files again now."""
+        self.feed.poll_now()
 
-    @work(thread=True, exclusive=True, group="files-list", exit_on_error=False)
-    def _read_list(self, run_id: str) -> None:
+    def _read_list(self, r: Reader, cursor: Any) -> tuple[FilesPolled, Any]:
+        """(worker thread) The run's files and the artifacts it logged and used."""
         from tracktui.store import artifacts as sart
 
-        with Reader(self.app.store_root) as r:
-            files = r.files(run_id)
-            artifacts = [("logged", v) for v in sart.logged_by_run(r, run_id)]
-            artifacts += [("used", v) for v in sart.used_by_run(r, run_id)]
-        self.post_message(FilesPolled(run_id, files, artifacts))
+        files = r.files(self.run_id)
+        artifacts = [("logged", v) for v in sart.logged_by_run(r, self.run_id)]
+        artifacts += [("used", v) for v in sart.used_by_run(r, self.run_id)]
+        return FilesPolled(self.run_id, files, artifacts), cursor
+
+    def on_feed_failed(self, message: Feed.Failed) -> None:
+        """Say why the files cannot be read (the layer tries again)."""
+        message.stop()
+        self.error = message.text
+        self._set_view(Text(f"⚠ {safe_text(message.text)}", style="bold red"))
+
+    def on_feed_updated(self, message: Feed.Updated) -> None:
+        """The list, or the shown file or artifact."""
+        message.stop()
+        if message.feed is self.feed:
+            if self.error is not None:  # the view showed the error: open the file again
+                self.error = None
+                self.files, self.artifacts = [], []
+            self.on_files_polled(message.data)
+        elif message.feed is self._view:
+            self._set_view(message.data)
 
     def on_files_polled(self, message: FilesPolled) -> None:
         """Show the list; open diff.patch, else the first file, else the first artifact."""
-        message.stop()
-        if not self.is_attached or (message.files == self.files and message.artifacts == self.artifacts):
+        if message.files == self.files and message.artifacts == self.artifacts:
             return
         self.files = message.files
         self.artifacts = message.artifacts
@@ -124,26 +143,22 @@ class FilesPanel(Horizontal):
             self._show(self.files[index][0])
         elif option_id[0] == "a" and index < len(self.artifacts):
             role, v = self.artifacts[index]
-            self._read_artifact(self.run_id, role, v)
+            self._load(lambda r: self._read_artifact(r, self.run_id, role, v))
 
-    @work(thread=True, exclusive=True, group="file-read", exit_on_error=False)
-    def _read_artifact(self, run_id: str, role: str, v: Any) -> None:
+    def _load(self, read: Any) -> None:
+        if self._view is not None:
+            self._view.stop()  # a newer choice replaces it
+        self._view = self.live.load(self, read, name="file")
+
+    @staticmethod
+    def _read_artifact(r: Reader, run_id: str, role: str, v: Any) -> Any:
         from tracktui.store import artifacts as sart
 
-        with Reader(self.app.store_root) as r:
-            files = sart.files(r, v.id)
-            users = sart.users(r, v.id)
-        self.app.call_from_thread(self._set_view, artifact_view(role, v, files, users, run_id))
+        return artifact_view(role, v, sart.files(r, v.id), sart.users(r, v.id), run_id)
 
     def _show(self, name: str) -> None:
-        self._read_file(self.run_id, name)
-
-    @work(thread=True, exclusive=True, group="file-read", exit_on_error=False)
-    def _read_file(self, run_id: str, name: str) -> None:
-        with Reader(self.app.store_root) as r:
-            data = r.file_bytes(run_id, name)
-        view = file_view(name, data)
-        self.app.call_from_thread(self._set_view, view)
+        run_id = self.run_id
+        self._load(lambda r: file_view(name, r.file_bytes(run_id, name)))
 
     def _set_view(self, view: Any) -> None:
         if self.is_attached:

@@ -6,21 +6,20 @@ everything else (OSC 8 links, OSC 52, titles, screen clears, DCS, C1) was remove
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, RichLog, Static
-from tracktui.store import Reader, StoreError
+from tracktui.store import Reader
 from tracktui.store.codec import ALERT_STREAM, parse_alert
 
-from ..messages import LogsPolled
+from ..live import Feed, Live
 from ..text import keep_sgr, safe_text
 
 if TYPE_CHECKING:
@@ -72,9 +71,12 @@ class LogTail(Vertical):
     LogTail RichLog { height: 1fr; }
     """
 
-    def __init__(self, run_id: str, at_seq: int | None = None, **kwargs: Any):
+    def __init__(self, live: Live, run_id: str, at_seq: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
+        self.live = live
         self.run_id = run_id
+        self.feed = live.feed(self, self._read, name="logs", cursor=0)
+        self.error: str | None = None  # why the last read failed (the layer retries)
         self.at_seq = at_seq  # open at this line (a search match), marked, not following
         self.lines: deque[tuple[int, float, str, str]] = deque(maxlen=MAX_LINES)
         self.seq = 0
@@ -89,7 +91,7 @@ class LogTail(Vertical):
 
     def on_mount(self) -> None:
         self.update_status()
-        self.poll()
+        self.feed.start()
 
     def update_status(self) -> None:
         """Line count, follow and search state."""
@@ -99,44 +101,39 @@ class LogTail(Vertical):
         if self.search:
             t.append(f"   search: {safe_text(self.search, limit=40)}", style="bold cyan")
         t.append("   E│ = stderr", style="dim")
+        if self.error:
+            t.append(f"   ⚠ {safe_text(self.error, limit=160)}", style="bold red")
         self.query_one("#log-status", Static).update(t)
 
-    # ------------------------------------------------------------ polling
+    # ------------------------------------------------------------ live data
 
-    def poll(self) -> None:
-        """One poll unless paused (the handler schedules the next)."""
-        if self.app.paused:
-            self.app.waiting_polls.add(self.poll)
-            return
-        self._read(self.run_id, self.seq, not self.loaded)
+    def _read(self, r: Reader, seq: int) -> tuple[list[tuple[int, float, str, str]], int]:
+        """(worker thread) The last FIRST_TAIL lines at first, then the lines after `seq`."""
+        if self.feed.loaded:
+            lines = r.logs(self.run_id, since_seq=seq, limit=MAX_LINES)
+        elif self.at_seq is not None:  # open at a line (a search match)
+            lines = r.logs(self.run_id, since_seq=max(0, self.at_seq - FIRST_TAIL // 2), limit=FIRST_TAIL)
+        else:
+            lines = r.logs_tail(self.run_id, FIRST_TAIL)
+        return lines, max([seq, *(row[0] for row in lines)])
 
-    @work(thread=True, exclusive=True, group="logs-poll", exit_on_error=False)
-    def _read(self, run_id: str, seq: int, first: bool) -> None:
-        lines: list[tuple[int, float, str, str]] = []
-        try:
-            with Reader(self.app.store_root) as r:
-                if first and self.at_seq is not None:
-                    lines = r.logs(run_id, since_seq=max(0, self.at_seq - FIRST_TAIL // 2), limit=FIRST_TAIL)
-                elif first:
-                    lines = r.logs_tail(run_id, FIRST_TAIL)
-                else:
-                    lines = r.logs(run_id, since_seq=seq, limit=MAX_LINES)
-        except (sqlite3.Error, OSError, StoreError):
-            first = False  # nothing this time; the next poll tries again
-        self.post_message(LogsPolled(run_id, lines, first))
+    def on_feed_failed(self, message: Feed.Failed) -> None:
+        message.stop()
+        self.error = message.text
+        self.update_status()
 
-    def on_logs_polled(self, message: LogsPolled) -> None:
+    def on_feed_updated(self, message: Feed.Updated) -> None:
         """Append new lines (those matching the search, if one is set)."""
         message.stop()
-        if not self.is_attached:
-            return
         self.loaded = True
         log = self.query_one(RichLog)
         at = None
         written = 0
-        for row in message.lines:
+        for row in message.data:
+            if row[0] <= self.seq:
+                continue
             self.lines.append(row)
-            self.seq = max(self.seq, row[0])
+            self.seq = row[0]
             if self._matches(row[3]):
                 if row[0] == self.at_seq and message.first:
                     at = written  # the first load fills an empty log: its line number
@@ -145,10 +142,9 @@ class LogTail(Vertical):
         if at is not None:
             log.auto_scroll = False
             self._scroll_to_line(at, 100)
-        if message.lines:
+        if message.data or self.error:
+            self.error = None
             self.update_status()
-        if self.app.poll_interval:
-            self.set_timer(self.app.poll_interval, self.poll)
 
     def _scroll_to_line(self, y: int, tries: int) -> None:
         """Show line y near the top, once the log has laid it out (RichLog defers writes until it has a size)."""
@@ -162,7 +158,7 @@ class LogTail(Vertical):
         return not self.search or self.search.lower() in safe_text(keep_sgr(line)).lower()
 
     def _render_line(self, row: tuple[int, float, str, str]) -> Text:
-        t = log_line(row[1], row[2], row[3], fixed_tz=self.app.fixed_now is not None)
+        t = log_line(row[1], row[2], row[3], fixed_tz=self.live.fixed_now is not None)
         if self.search:
             t.highlight_words([self.search], style="reverse", case_sensitive=False)
         if row[0] == self.at_seq:

@@ -1,10 +1,10 @@
 """MediaPanel: the media of one run, live: a list of media keys on the left, the viewer of one on the right.
 
-    MediaPanel(store_dir, run_id, poll_interval="app")
+    MediaPanel(live, run_id)
 
-It owns its poll: a thread worker opens its own store Reader, reads the media keys and only the steps newer
-than those already known, and posts MediaPolled; the viewer's data (decoded images, table rows, histograms
-over steps, plot rows, metadata) is read by another thread worker and posted as MediaLoaded.
+Its reads go through the live-data layer (tui/live.py): a feed reads the media keys and only the steps newer
+than those already known; the viewer's data (decoded images, table rows, histograms over steps, plot rows,
+metadata) and table thumbnails are one-off loads of the same layer (a failed read is shown and retried).
 
 Keys: ←/→ scrub steps, [ and ] move through a gallery (enter: the selected item alone), l follows the latest
 step, s sorts a table by the cursor's column (again, or S: the other way round), enter on a table's image cell
@@ -18,22 +18,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 from tracktui.store import Reader
 from tracktui.store import media as smedia
-from tracktui.store.location import resolve_store
 
+from ..live import Feed, Live
 from ..text import safe_text
 from .media_file import FileViewer, describe_text, export_path, open_with_system, waveform, write_out
 from .media_histogram import HistogramViewer, StepHistogram
@@ -54,7 +53,7 @@ VIEWERS: dict[str, type[Widget]] = {"v-image": ImageViewer, "v-table": TableView
 
 
 @dataclass
-class MediaPolled(Message):
+class MediaPolled:
     """The media keys of a run, and per key the steps newer than the ones the panel knew."""
 
     run_id: str
@@ -63,7 +62,7 @@ class MediaPolled(Message):
 
 
 @dataclass
-class ThumbnailLoaded(Message):
+class ThumbnailLoaded:
     """A decoded image cell of a table (image None: it could not be read)."""
 
     cell: str  # cell_key() of the cell
@@ -73,7 +72,7 @@ class ThumbnailLoaded(Message):
 
 
 @dataclass
-class MediaLoaded(Message):
+class MediaLoaded:
     """What the viewer of one key at one step needs, read in a thread (token: which load it answers)."""
 
     token: int
@@ -122,12 +121,13 @@ class MediaPanel(OverlayKeys, Horizontal):
     MediaPanel #v-empty { padding: 1 2; color: $text-muted; }
     """
 
-    def __init__(self, store_dir: str | Path, run_id: str,
-                 poll_interval: float | None | Literal["app"] = "app", **kwargs: Any):
+    def __init__(self, live: Live, run_id: str, **kwargs: Any):
         super().__init__(**kwargs)
-        self.store_dir = resolve_store(store_dir)
+        self.live = live
         self.run_id = run_id
-        self._poll_interval = poll_interval
+        self.feed = live.feed(self, self._poll_read, name="media", cursor={})
+        self._loads: dict[str, Feed] = {}  # the one-off load in flight per kind ("view", "thumb", "export")
+        self.error: str | None = None  # why the last read failed (the layer retries)
         self.keys: list[smedia.MediaKey] = []
         self.steps: dict[str, list[int]] = {}
         self.current: str | None = None
@@ -156,41 +156,58 @@ class MediaPanel(OverlayKeys, Horizontal):
                 yield Static(Text("no media logged in this run yet"), id="v-empty")
 
     def on_mount(self) -> None:
-        self.poll()
+        self.feed.start()
 
-    @property
-    def poll_interval(self) -> float | None:
-        """Seconds between polls (None: no live updates); "app" takes the app's poll_interval."""
-        if self._poll_interval == "app":
-            return getattr(self.app, "poll_interval", None)
-        return self._poll_interval
+    # ------------------------------------------------------------ live data
 
-    # ------------------------------------------------------------ polling
+    def _poll_read(self, r: Reader, known: dict[str, int]) -> tuple[MediaPolled, dict[str, int]]:
+        """(worker thread) The media keys, and the steps of each newer than the last one known."""
+        keys = smedia.media_keys(r, self.run_id)
+        new: dict[str, list[int]] = {}
+        for k in keys:
+            last = known.get(k.key)
+            if last is None or k.last_step > last:
+                new[k.key] = smedia.media_steps(r, self.run_id, k.key, -1 if last is None else last)
+        cursor = dict(known)
+        for key, steps in new.items():
+            if steps:
+                cursor[key] = max(steps[-1], cursor.get(key, -1))
+        return MediaPolled(self.run_id, keys, new), cursor
 
-    def poll(self) -> None:
-        """One poll unless the app is paused (the handler schedules the next)."""
-        if getattr(self.app, "paused", False) and hasattr(self.app, "waiting_polls"):
-            self.app.waiting_polls.add(self.poll)
-            return
-        known = {k: s[-1] for k, s in self.steps.items() if s}
-        self._poll_read(known)
+    def _load(self, kind: str, read: Any) -> None:
+        """A one-off read of `kind` through the layer; a newer one of the same kind replaces it."""
+        old = self._loads.get(kind)
+        if old is not None:
+            old.stop()
+        self._loads[kind] = self.live.load(self, read, name=f"media-{kind}")
 
-    @work(thread=True, exclusive=True, group="media-poll", exit_on_error=False)
-    def _poll_read(self, known: dict[str, int]) -> None:
-        with Reader(self.store_dir) as r:
-            keys = smedia.media_keys(r, self.run_id)
-            new: dict[str, list[int]] = {}
-            for k in keys:
-                last = known.get(k.key)
-                if last is None or k.last_step > last:
-                    new[k.key] = smedia.media_steps(r, self.run_id, k.key, -1 if last is None else last)
-        self.post_message(MediaPolled(self.run_id, keys, new))
+    def on_feed_failed(self, message: Feed.Failed) -> None:
+        """Say why the media cannot be read (the layer tries again)."""
+        message.stop()
+        self.error = message.text
+        self.update_status()
+
+    async def on_feed_updated(self, message: Feed.Updated) -> None:
+        """Route what a read brought: the poll, the viewer's data, a thumbnail, an export."""
+        message.stop()
+        if self.error is not None:
+            self.error = None
+            self.update_status()
+        if message.feed is self.feed:
+            self.on_media_polled(message.data)
+        elif isinstance(message.data, MediaLoaded):
+            await self.on_media_loaded(message.data)
+        elif isinstance(message.data, ThumbnailLoaded):
+            self.on_thumbnail_loaded(message.data)
+        elif isinstance(message.data, tuple):  # an export: (path or None, what to say)
+            path, text = message.data
+            if path is not None:
+                self._exported(path, text)
+            else:
+                self.notify(text, severity="error", markup=False)
 
     def on_media_polled(self, message: MediaPolled) -> None:
-        """Merge new keys and steps; follow the latest step of the shown key; schedule the next poll."""
-        message.stop()
-        if not self.is_attached:
-            return
+        """Merge new keys and steps; follow the latest step of the shown key."""
         old_names = [k.key for k in self.keys]
         self.keys = message.keys
         for key, steps in message.new_steps.items():
@@ -205,8 +222,6 @@ class MediaPanel(OverlayKeys, Horizontal):
             else:
                 self.update_status()
         self._polled = True
-        if self.poll_interval:
-            self.set_timer(self.poll_interval, self.poll)
 
     def _fill_key_list(self, rebuild: bool) -> None:
         ol = self.query_one("#media-keys", OptionList)
@@ -271,50 +286,50 @@ class MediaPanel(OverlayKeys, Horizontal):
         ktype = self._type(key)
         sort_col, desc = self.sort.get(key, (None, False))
         hist_steps = list(self.steps.get(key, [])) if ktype == "histogram" else []
-        self._load_read(self._token, key, self.current_step(), ktype, sort_col, desc, hist_steps)
+        token, step = self._token, self.current_step()
+        self._load("view", lambda r: self._load_read(r, token, key, step, ktype, sort_col, desc, hist_steps))
 
-    @work(thread=True, exclusive=True, group="media-load", exit_on_error=False)
-    def _load_read(self, token: int, key: str, step: int | None, ktype: str | None, sort_col: int | None,
-                   desc: bool, hist_steps: list[int]) -> None:
+    def _load_read(self, r: Reader, token: int, key: str, step: int | None, ktype: str | None,
+                   sort_col: int | None, desc: bool, hist_steps: list[int]) -> MediaLoaded:
+        """(worker thread) What the viewer needs for one key at one step."""
         payload: dict[str, Any] = {}
-        with Reader(self.store_dir) as r:
-            items = smedia.media_items(r, self.run_id, key, step)
-            step = items[0].step if items else step
-            kind = items[0].type if items else ktype
-            if kind == "image":
-                images, captions, overlays = [], [], []
-                for it in items[:MAX_GALLERY]:
-                    data = smedia.blob(r, it.sha256) if it.sha256 else None
-                    try:
-                        images.append(decode(data) if data else None)
-                    except Exception:  # noqa: BLE001 - an unreadable image is shown as missing
-                        images.append(None)
-                    cap = it.meta.get("caption")
-                    captions.append(None if cap is None else str(cap))
-                    overlays.append(read_overlay(r, it.meta))
-                payload.update(images=images, captions=captions, overlays=overlays)
-            elif kind in ("table", "plot") and items:
-                limit = MAX_ROWS_SHOWN if kind == "table" else MAX_PLOT_ROWS
-                payload["rows"] = smedia.table_rows(r, self.run_id, key, items[0].step, 0, limit=limit,
-                                                    order_by=sort_col, descending=desc)
-                payload["count"] = smedia.table_count(r, self.run_id, key, items[0].step, 0)
-            elif kind == "histogram":
-                payload["histograms"] = _histograms(r, self.run_id, key, hist_steps, step)
-            elif kind in ("text", "html") and items and items[0].sha256:
+        items = smedia.media_items(r, self.run_id, key, step)
+        step = items[0].step if items else step
+        kind = items[0].type if items else ktype
+        if kind == "image":
+            images, captions, overlays = [], [], []
+            for it in items[:MAX_GALLERY]:
+                data = smedia.blob(r, it.sha256) if it.sha256 else None
+                try:
+                    images.append(decode(data) if data else None)
+                except Exception:  # noqa: BLE001 - an unreadable image is shown as missing
+                    images.append(None)
+                cap = it.meta.get("caption")
+                captions.append(None if cap is None else str(cap))
+                overlays.append(read_overlay(r, it.meta))
+            payload.update(images=images, captions=captions, overlays=overlays)
+        elif kind in ("table", "plot") and items:
+            limit = MAX_ROWS_SHOWN if kind == "table" else MAX_PLOT_ROWS
+            payload["rows"] = smedia.table_rows(r, self.run_id, key, items[0].step, 0, limit=limit,
+                                                order_by=sort_col, descending=desc)
+            payload["count"] = smedia.table_count(r, self.run_id, key, items[0].step, 0)
+        elif kind == "histogram":
+            payload["histograms"] = _histograms(r, self.run_id, key, hist_steps, step)
+        elif kind in ("text", "html") and items and items[0].sha256:
+            data = smedia.blob(r, items[0].sha256) or b""
+            payload["preview"] = data[:PREVIEW_BYTES].decode("utf-8", errors="replace")
+        elif kind in ("audio", "video") and items and items[0].sha256:
+            fmt = items[0].meta.get("format")
+            if (kind, fmt) in (("audio", "wav"), ("video", "gif")):
                 data = smedia.blob(r, items[0].sha256) or b""
-                payload["preview"] = data[:PREVIEW_BYTES].decode("utf-8", errors="replace")
-            elif kind in ("audio", "video") and items and items[0].sha256:
-                fmt = items[0].meta.get("format")
-                if (kind, fmt) in (("audio", "wav"), ("video", "gif")):
-                    data = smedia.blob(r, items[0].sha256) or b""
-                    try:
-                        if kind == "audio":
-                            payload["wave"] = waveform(data)
-                        else:
-                            payload["poster"] = decode(data)  # the first frame
-                    except Exception:  # noqa: BLE001 - unreadable: described by its metadata only
-                        pass
-        self.post_message(MediaLoaded(token, key, step, items, payload))
+                try:
+                    if kind == "audio":
+                        payload["wave"] = waveform(data)
+                    else:
+                        payload["poster"] = decode(data)  # the first frame
+                except Exception:  # noqa: BLE001 - unreadable: described by its metadata only
+                    pass
+        return MediaLoaded(token, key, step, items, payload)
 
     async def _use_view(self, view: str) -> None:
         """Show one viewer, mounting it the first time it is needed (a run screen opens faster)."""
@@ -327,7 +342,6 @@ class MediaPanel(OverlayKeys, Horizontal):
 
     async def on_media_loaded(self, message: MediaLoaded) -> None:
         """Show what was read, if it is still what is wanted."""
-        message.stop()
         if not self.is_attached or message.token != self._token:
             return
         items = message.items
@@ -382,6 +396,8 @@ class MediaPanel(OverlayKeys, Horizontal):
     def update_status(self) -> None:
         """Key, step (position among the key's steps), gallery item, description, caption."""
         t = self.status = Text(no_wrap=True, overflow="ellipsis")
+        if self.error:
+            t.append(f" ⚠ {safe_text(self.error, limit=160)} ", style="bold red")
         key = self.current
         if key is None:
             self.query_one("#media-status", Static).update(t)
@@ -561,25 +577,27 @@ class MediaPanel(OverlayKeys, Horizontal):
         else:
             self._thumb_read(ref)
 
-    @work(thread=True, exclusive=True, group="media-thumb", exit_on_error=False)
     def _thumb_read(self, ref: dict[str, Any], full: bool = False) -> None:
+        self._load("thumb", lambda r: self._thumb_load(r, ref, full))
+
+    @staticmethod
+    def _thumb_load(r: Reader, ref: dict[str, Any], full: bool) -> ThumbnailLoaded:
+        """(worker thread) A decoded image cell of a table."""
         sha = ref["sha256"]
         overlay = None
-        with Reader(self.store_dir) as r:
-            data = smedia.blob(r, sha)
-            try:
-                overlay = read_overlay(r, ref)
-            except Exception:  # noqa: BLE001 - drawn without its overlay
-                overlay = None
+        data = smedia.blob(r, sha)
+        try:
+            overlay = read_overlay(r, ref)
+        except Exception:  # noqa: BLE001 - drawn without its overlay
+            overlay = None
         try:
             image = decode(data) if data else None
         except Exception:  # noqa: BLE001 - an unreadable cell shows no thumbnail
             image = None
-        self.post_message(ThumbnailLoaded(cell_key(ref), image, overlay, full))
+        return ThumbnailLoaded(cell_key(ref), image, overlay, full)
 
     def on_thumbnail_loaded(self, message: ThumbnailLoaded) -> None:
         """Show the thumbnail if the cursor is still on that cell (or open it full screen, if asked)."""
-        message.stop()
         if not self.is_attached:
             return
         if len(self.thumbs) >= 64:
@@ -633,11 +651,14 @@ class MediaPanel(OverlayKeys, Horizontal):
         self.last_export = path
         self.notify(message, markup=False)
 
-    @work(thread=True, group="media-export", exit_on_error=False)
     def _export(self, it: smedia.MediaRow, base: Path, open_it: bool) -> None:
+        self._load("export", lambda r: self._export_read(r, it, base, open_it))
+
+    @staticmethod
+    def _export_read(r: Reader, it: smedia.MediaRow, base: Path, open_it: bool) -> tuple[Path | None, str]:
+        """(worker thread) Write an item's bytes out: (the path, what to say), or (None, why not)."""
+        data = smedia.blob(r, it.sha256 or "")  # a store that cannot be read is retried by the layer
         try:
-            with Reader(self.store_dir) as r:
-                data = smedia.blob(r, it.sha256 or "")
             if data is None:
                 raise LookupError("its bytes are missing from the store")
             path = write_out(data, export_path(it.sha256 or "", it.type, it.meta, base))
@@ -646,10 +667,9 @@ class MediaPanel(OverlayKeys, Horizontal):
             if open_it:
                 opener = open_with_system(path)
                 msg += f"; opened with {opener}" if opener else "; no system viewer (xdg-open / open) found"
-            self.app.call_from_thread(self._exported, path, msg)
+            return path, msg
         except Exception as e:  # noqa: BLE001 - a failed export is reported, never raised
-            self.app.call_from_thread(self.notify, f"could not write the file out: {e}", severity="error",
-                                      markup=False)
+            return None, f"could not write the file out: {e}"
 
 
 def cell_key(ref: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@ notes and git. Metadata keys are read defensively: the capture code fills them w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.table import Table
@@ -148,10 +149,15 @@ class OverviewPanel(VerticalScroll):
     OverviewPanel.has-alerts .alerts { display: block; }
     """
 
-    def __init__(self, run: RunRecord | None = None, now: float | None = None, **kwargs: Any):
+    def __init__(self, run: RunRecord | None = None, now: float | None = None,
+                 source: Callable[[], tuple[RunRecord | None, list[tuple[int, float, str]]]] | None = None,
+                 **kwargs: Any):
+        """run: what to show; or source: where to get the run and its alerts when mounted (the run screen
+        reads them and calls show() as they change)."""
         super().__init__(**kwargs)
         self.run = run
         self.now = now
+        self.source = source
         self._config_key: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -169,10 +175,11 @@ class OverviewPanel(VerticalScroll):
 
     def on_mount(self) -> None:
         self.query_one(Tree).show_root = False
-        if self.run is None:  # mounted lazily, after the screen read its run
-            self.run = getattr(self.screen, "record", None)
+        alerts = None
+        if self.run is None and self.source is not None:  # mounted lazily, after the screen read its run
+            self.run, alerts = self.source()
         if self.run is not None:
-            self.show(self.run, getattr(self.screen, "alerts", None))
+            self.show(self.run, alerts)
 
     def show(self, run: RunRecord, alerts: list[tuple[int, float, str]] | None = None) -> None:
         """Show (or refresh) a run's overview (and its alert lines (seq, ts, line), when there are any)."""

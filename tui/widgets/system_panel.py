@@ -1,31 +1,26 @@
 """SystemPanel: a run's system metrics (CPU, memory, disk, network, and each GPU) as small live charts.
 
-The panel owns its poll: a thread worker opens its own Reader, reads only the samples newer than the last
-one held per key (Reader.system with since_ts), downsamples a first read of a long run, and posts
-SystemPolled; the handler (main thread) merges the points, adds GPU blocks as GPUs appear, refreshes the
-cells and schedules the next poll. Keys are the capture's (sdk/capture/system.py and gpu.py, wandb's names);
-static GPU facts come from run.metadata["gpus"].
+Its reads go through the live-data layer (tui/live.py): a feed reads only the samples newer than the last
+one held per key (Reader.system with since_ts), downsampling a first read of a long run; the handler (main
+thread) merges the points, adds GPU blocks as GPUs appear and refreshes the cells that changed. Keys are
+the capture's (sdk/capture/system.py and gpu.py, wandb's names); static GPU facts come from
+run.metadata["gpus"].
 """
 
 from __future__ import annotations
 
 import math
-import os
-import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Static
-from tracktui.store import Reader, StoreError
-from tracktui.store.location import resolve_store
+from tracktui.store import Reader
 
+from ..live import Feed, Live
 from ..text import safe_text
 from .system_cells import CellSpec, GaugeSpec, GpuBlock, Line, SystemCell, rich_color
 from .system_series import (
@@ -39,7 +34,6 @@ from .system_series import (
     read_samples,
 )
 
-DEFAULT_INTERVAL = 2.0  # seconds: the capture samples every 2 s by default
 WIDE = 150  # columns from which the host cells go left and the GPUs right (SCREENS.md, System (2))
 GPU_BLOCK_WIDTH = 90  # columns a GPU block wants for its 2x2 grid of cells
 MB = 1024 * 1024
@@ -52,15 +46,13 @@ OTHER, HEAT, POWER, GREY = (140, 200, 60), (235, 85, 80), (230, 200, 50), (128, 
 
 
 @dataclass
-class SystemPolled(Message):
+class SystemRead:
     """New system samples of one run: per key the points (ts, value) after the panel's cursor."""
 
-    run_id: str
     keys: list[str]
     points: dict[str, list[tuple[float, float | None]]]
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: float | None = None
-    error: str | None = None
     running: bool = True
     hosts: list[str] = field(default_factory=list)  # nodes of a multi-node run (read by the top panel only)
 
@@ -97,14 +89,13 @@ class SystemPanel(VerticalScroll):
     SystemPanel #sys-nodes { height: auto; }
     """
 
-    def __init__(self, store_dir: str | os.PathLike[str] | Path | None, run_id: str,
-                 interval: float | None = DEFAULT_INTERVAL, host: str | None = None, **kwargs: Any):
+    def __init__(self, live: Live, run_id: str, host: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        self.store_root = resolve_store(store_dir)
         self.run_id = run_id
+        self.live = live
         self.host = host  # None: the run's own host; else one more node of a multi-node run (a nested panel)
         self.hosts: list[str] = []
-        self.interval = interval
+        self.feed = live.feed(self, self._read, name="system" if host is None else f"system-{host}", cursor={})
         self.store = SeriesStore(MAX_POINTS)
         self.keys: list[str] = []
         self.metadata: dict[str, Any] = {}
@@ -127,61 +118,54 @@ class SystemPanel(VerticalScroll):
 
     def on_mount(self) -> None:
         self.query_one("#sys-body").display = False
-        self.poll()
+        self.feed.start()
 
-    # ------------------------------------------------------------ polling
+    # ------------------------------------------------------------ live data
 
-    def poll(self) -> None:
-        """One poll now, unless the app is paused (the handler schedules the next)."""
-        app: Any = self.app
-        if getattr(app, "paused", False) and isinstance(getattr(app, "waiting_polls", None), set):
-            app.waiting_polls.add(self.poll)
-            return
-        self._read(self.run_id, dict(self.store.last_ts))
-
-    @work(thread=True, exclusive=True, group="system-poll", exit_on_error=False)
-    def _read(self, run_id: str, cursors: dict[str, float]) -> None:
-        try:
-            with Reader(self.store_root) as r:
-                rec = r.run(run_id)
-                keys, points = read_samples(r, run_id, cursors, self.host)
-                hosts = r.system_hosts(run_id) if self.host is None else []
-        except (sqlite3.Error, OSError, StoreError) as e:
-            self.post_message(SystemPolled(run_id, [], {}, error=f"{type(e).__name__}: {e}"))
-            return
+    def _read(self, r: Reader, cursors: dict[str, float]) -> tuple[SystemRead, dict[str, float]]:
+        """(worker thread) The run's record and the samples newer than the cursor of each key."""
+        rec = r.run(self.run_id)
+        keys, points = read_samples(r, self.run_id, dict(cursors), self.host)
+        hosts = r.system_hosts(self.run_id) if self.host is None else []
         md = rec.metadata if rec is not None and isinstance(rec.metadata, dict) else {}
         if self.host is not None:
             md = {}  # the run's GPU facts are those of its own host
         running = rec is None or rec.state == "running"
-        self.post_message(SystemPolled(run_id, keys, points, md, rec.created_at if rec else None,
-                                       running=running, hosts=hosts))
+        after = dict(cursors)
+        for key, pts in points.items():
+            if pts:
+                after[key] = max(after.get(key, -math.inf), max(p[0] for p in pts))
+        return SystemRead(keys, points, md, rec.created_at if rec else None, running, hosts), after
 
-    def on_system_polled(self, message: SystemPolled) -> None:
-        """Merge new samples, build what is new, refresh what changed, schedule the next poll."""
+    def on_feed_failed(self, message: Feed.Failed) -> None:
+        """Say why the samples cannot be read (the layer tries again)."""
         message.stop()
-        if not self.is_attached or message.run_id != self.run_id:
-            return
-        self.polls += 1
-        self.error = message.error
-        if message.error is None:
-            self.keys = message.keys
-            self.metadata = message.metadata
-            if self.t0 is None:
-                firsts = [pts[0][0] for pts in message.points.values() if pts]
-                self.t0 = message.created_at if message.created_at is not None else min(firsts, default=None)
-            changed = {k for k, pts in message.points.items() if self.store.add(k, pts)}
-            self._build()
-            self._add_nodes(message.hosts)
-            for cell in self.cells.values():
-                if changed & cell.spec.keys or self.polls == 1 or not cell.chart.drawn_points:
-                    cell.update_data(self.t0 or 0.0)
-            for i, block in self.gpu_blocks.items():
-                block.set_title(self._gpu_facts(i))
+        self.error = message.text
         self._update_status()
-        if self.interval:
-            # a run that has ended and brought nothing new is polled less often (it may be resumed)
-            idle = not message.running and not message.points
-            self.set_timer(self.interval * (IDLE_FACTOR if idle else 1), self.poll)
+
+    def on_feed_updated(self, message: Feed.Updated) -> None:
+        """Merge new samples, build what is new, refresh what changed."""
+        message.stop()
+        got: SystemRead = message.data
+        self.polls += 1
+        self.error = None
+        self.keys = got.keys
+        self.metadata = got.metadata
+        if self.t0 is None:
+            firsts = [pts[0][0] for pts in got.points.values() if pts]
+            self.t0 = got.created_at if got.created_at is not None else min(firsts, default=None)
+        changed = {k for k, pts in got.points.items() if self.store.add(k, pts)}
+        self._build()
+        self._add_nodes(got.hosts)
+        for cell in self.cells.values():
+            if changed & cell.spec.keys or self.polls == 1 or not cell.chart.drawn_points:
+                cell.update_data(self.t0 or 0.0)
+        for i, block in self.gpu_blocks.items():
+            block.set_title(self._gpu_facts(i))
+        self._update_status()
+        # a run that has ended and brought nothing new is read less often (it may be resumed)
+        if not got.running and not got.points and self.feed.interval:
+            self.feed.next_in(self.feed.interval * IDLE_FACTOR)
 
     # ------------------------------------------------------------ layout
 
@@ -228,7 +212,7 @@ class SystemPanel(VerticalScroll):
         self.hosts = list(hosts)
         if new:
             self.query_one("#sys-nodes", Vertical).mount_all(
-                SystemPanel(self.store_root, self.run_id, self.interval, host=h, classes="-node") for h in new)
+                SystemPanel(self.live, self.run_id, host=h, classes="-node") for h in new)
 
     def on_resize(self) -> None:
         self._layout()
@@ -250,7 +234,7 @@ class SystemPanel(VerticalScroll):
             t.append(f"node {safe_text(self.host or self.hosts[0], limit=60)}", style="bold")
             t.append(" · ")
         if self.error:
-            t.append(f"store unreadable: {safe_text(self.error, limit=100)}", style="red")
+            t.append(f"⚠ {safe_text(self.error, limit=160)}", style="bold red")
         else:
             n = max((len(p) for p in self.store.points.values()), default=0)
             t.append(f"{n} samples held")
