@@ -94,6 +94,10 @@ class Engine:
         """Exceptions a failed read may raise (the app shows them and polls again)."""
         return (sqlite3.Error,)
 
+    def missing_table(self, e: BaseException) -> bool:
+        """Whether a failed read failed because a table is not there (a store older than the query)."""
+        return isinstance(e, sqlite3.OperationalError) and "no such table" in str(e)
+
     # ------------------------------------------------------------ hooks inside a write transaction
 
     def lock_revs(self, conn: Any) -> None:
@@ -101,6 +105,9 @@ class Engine:
 
     def lock_run(self, conn: Any, run_id: str) -> None:
         """Before a run's log lines are numbered (SQLite: one writer at a time already)."""
+
+    def lock_artifact(self, conn: Any, project: str, name: str) -> None:
+        """Before an artifact's next version is numbered (SQLite: one writer at a time already)."""
 
     def notify(self, conn: Any) -> None:
         """Tell listening readers that runs changed (PostgreSQL's NOTIFY; SQLite readers poll)."""

@@ -562,6 +562,32 @@ class Writer:
 
         self.execute_now(update)
 
+    # ------------------------------------------------------------ artifacts (store/artifacts.py), now
+
+    def artifact_put_blobs(self, blobs: Sequence[tuple[str, bytes]]) -> None:
+        """Store bytes (sha256, data) once each, in a transaction of their own."""
+        from . import artifacts
+
+        self.execute_now(lambda conn: artifacts.put_blobs(conn, blobs, self.engine))
+
+    def artifact_log_version(self, **fields: Any) -> Any:
+        """Record a version of an artifact (store.artifacts.log_version's keywords); its VersionRow."""
+        from . import artifacts
+
+        return self.execute_now(lambda conn: artifacts.log_version(conn, engine=self.engine, **fields))
+
+    def artifact_resolve(self, project: str, name: str, tag: str) -> Any:
+        """The VersionRow a reference names, read on the writer's connection (sees what this writer stored)."""
+        from . import artifacts
+
+        return self.execute_now(lambda conn: artifacts.resolve(conn, project, name, tag, self.engine))
+
+    def artifact_use(self, run_id: str, version_id: int) -> None:
+        """Record that a run used a version."""
+        from . import artifacts
+
+        self.execute_now(lambda conn: artifacts.use_version(conn, run_id, version_id, self.engine))
+
     def detach(self, run_id: str) -> None:
         """Stop asking this run for state updates."""
         self._state_fns.pop(run_id, None)
