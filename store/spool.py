@@ -25,13 +25,13 @@ from typing import Any
 
 from .location import StoreURL
 from .paths import default_root
+from .records import TYPES as _RECORD_TYPES
+from .records import Record
 
 ENV_DIR = "TRACKTUI_SPOOL_DIR"
 ENV_MAX = "TRACKTUI_SPOOL_MAX_MB"
 DEFAULT_MAX_MB = 1024
 SUFFIX = ".spool"
-
-Record = tuple[Any, ...]
 
 
 class Unspoolable(Exception):
@@ -76,6 +76,8 @@ def _enc(obj: Any) -> Any:
         return [_enc(x) for x in obj]
     if t is tuple:
         return {"$t": [_enc(x) for x in obj]}
+    if _RECORD_TYPES.get(t.__name__) is t:  # a typed record (records.py): made again from its type's name
+        return {"$r": t.__name__, "v": [_enc(x) for x in obj]}
     if t is dict:
         return {"$m": [[_enc(k), _enc(v)] for k, v in obj.items()]}
     if t is bytes or t is bytearray or t is memoryview:
@@ -92,6 +94,8 @@ def _dec(obj: Any) -> Any:
         return obj
     if "$t" in obj:
         return tuple(_dec(x) for x in obj["$t"])
+    if "$r" in obj:
+        return _RECORD_TYPES[obj["$r"]]._make(_dec(x) for x in obj["v"])  # type: ignore[attr-defined]
     if "$m" in obj:
         return {_dec(k): _dec(v) for k, v in obj["$m"]}
     if "$f" in obj:
