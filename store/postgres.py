@@ -529,6 +529,26 @@ class PostgresEngine(Engine):
     def read_errors(self) -> tuple[type[BaseException], ...]:
         return (psycopg.Error,)
 
+    listens = True
+
+    def listen(self, target: Target) -> PgConn:
+        assert isinstance(target, StoreURL)
+        try:
+            conn = _connect(target)
+            conn.raw.execute(f"LISTEN {CHANNEL}")
+        except psycopg.Error as e:
+            raise StoreError(describe_failure(target, e)) from e
+        return conn
+
+    def wait_notify(self, listener: Any, timeout: float) -> bool:
+        got = False
+        for _ in listener.raw.notifies(timeout=max(0.0, timeout), stop_after=1):
+            got = True
+        if got:
+            for _ in listener.raw.notifies(timeout=0):  # the ones already here: the same change for the reader
+                pass
+        return got
+
     def missing_table(self, e: BaseException) -> bool:
         # a Reader raises StoreError from the driver's error
         return isinstance(e, psycopg.errors.UndefinedTable) or isinstance(e.__cause__, psycopg.errors.UndefinedTable)
