@@ -39,7 +39,8 @@ BATCH_SECONDS = 0.2  # a batch holds what the writer commits in about this long:
 RETRY_PAUSES = (0.25, 0.5, 1.0, 2.0, 4.0)  # seconds before retrying a batch the store refused; then the last
 
 PROBE_PAUSES = (0.5, 1.0, 2.0, 4.0)
-RECOVERY_CHUNK = 256  # records of the first batch sent from the spool (doubling while the store takes them)  # seconds between attempts to reach a remote store that is away
+# records of the first batch sent from the spool (doubled while the store takes them)
+RECOVERY_CHUNK = 256  # seconds between attempts to reach a remote store that is away
 
 Handler = Callable[["Batch", list[Record]], None]
 

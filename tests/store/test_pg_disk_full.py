@@ -3,7 +3,8 @@ private PostgreSQL server, and a training script logs far more than fits.
 
 While the disk is full, log() neither raises nor hangs (records go to the bounded local spool); when space is
 freed (the tmpfs grown, as an administrator would), the script's own writer sends the spool while the script
-goes on logging, and every point and console line is stored exactly once. The mount, the tablespace and the database go in the teardown.
+goes on logging, and every point and console line is stored exactly once. The mount, the tablespace and the
+database go in the teardown.
 """
 
 from __future__ import annotations
