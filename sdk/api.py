@@ -53,10 +53,17 @@ class ApiRun:
             return pd.DataFrame(rows)
         return rows
 
-    def system(self, keys: Sequence[str] | None = None) -> dict[str, list[tuple[float, float | None]]]:
-        """System metric samples (ts, value) per key."""
+    def system(self, keys: Sequence[str] | None = None,
+               host: str | None = None) -> dict[str, list[tuple[float, float | None]]]:
+        """System metric samples (ts, value) per key, of one host: by default the run's own; a job on
+        several nodes has one set per node (see system_hosts)."""
         with Reader(self._dir) as r:
-            return r.system(self.id, keys)
+            return r.system(self.id, keys, host=host)
+
+    def system_hosts(self) -> list[str]:
+        """The hosts that recorded system metrics into the run, the run's own host first."""
+        with Reader(self._dir) as r:
+            return r.system_hosts(self.id)
 
     def logs(self) -> list[tuple[int, float, str, str]]:
         """Console lines (seq, ts, stream, line)."""

@@ -15,9 +15,11 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from tracktui.store import codec
+from tracktui.store import shared as shared_mode
 from tracktui.store.location import resolve_store
 from tracktui.store.procinfo import hostname, process_start_time
 from tracktui.store.reader import derive_state
@@ -48,7 +50,7 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
          dir: str | os.PathLike[str] | None = None, id: str | None = None, resume: bool | str | None = None,
          mode: str | None = None, durable: bool = False, reinit: bool | str | None = None, settings: Any = None,
          entity: str | None = None, save_code: bool | None = None, store: str | os.PathLike[str] | None = None,
-         **kwargs: Any) -> Run:
+         distributed: str | None = None, **kwargs: Any) -> Run:
     """Start recording a run into the local store and return it.
 
     Args:
@@ -70,6 +72,11 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
         settings: a tracktui.Settings or dict (wandb's names; see tracktui.settings and tracktui.capture).
         entity: kept as run.entity. save_code: store the script being run as the file code/<name>.
         store: the store: a root directory or a PostgreSQL URL (postgresql://user@host/db); wins over dir.
+        distributed: in a SLURM job or a multi-process launch (torchrun, DeepSpeed, Accelerate, mpirun, srun):
+            "job" (the default; TRACKTUI_DISTRIBUTED) makes one run per job, resumed when the job is requeued:
+            global rank 0 records it, other ranks get a run whose log() and summary are no-ops, and the local
+            rank 0 of every node records that node's system metrics into it. "all" gives every rank a run of
+            its own, grouped by the job, with the rank in its name. See tracktui.distributed.
 
     Raises:
         tracktui.store.StoreError: the store cannot be written (the message names the path and why).
@@ -118,14 +125,24 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
     root = resolve_store(store if store is not None else dir)
     project = str(project or os.environ.get("TRACKTUI_PROJECT") or "uncategorized")
     cfg = as_dict(config)
-    writer = Writer.for_store(root, durable)
-    run_id = str(id or os.environ.get("TRACKTUI_RUN_ID") or names.new_id())
+    if settings_mod.setting(settings, "shared") is not None and isinstance(root, Path):  # shared-filesystem mode
+        shared_mode.force(root, bool(settings_mod.setting(settings, "shared")))
     # A process started by `tracktui run` joins the wrapper's run: the wrapper owns its state and capture.
     join = id is None and os.environ.get("TRACKTUI_JOIN") == "1" and bool(os.environ.get("TRACKTUI_RUN_ID"))
+    job = None if join else _job_plan(distributed, project, id, name, group)
+    if job is not None and not job.records:  # a rank that does not record the job's run (rank 0 does)
+        return _rank_run(job, root, project, cfg, settings, reinit)
+    writer = Writer.for_store(root, durable)
+    run_id = str(id or os.environ.get("TRACKTUI_RUN_ID") or names.new_id())
+    if job is not None:  # the job's run (its id, or the given one with the rank for distributed="all")
+        run_id, name, group = str(job.run_id), job.name, job.group
     run = _create_or_resume(
         writer, root, run_id, explicit_id=id is not None, resume=resume or None, project=project, name=name,
         config=cfg, group=group, job_type=job_type, tags=list(tags or ()), notes=notes, durable=durable,
-        join=join)
+        join=join, takeover=job is not None and job.takeover)
+    if job is not None and run.resumed and job.job.restart_count:
+        termlog(f"run {run.name} ({run_id}) resumed at step {run.step} (SLURM job {job.job.id}, restart "
+                f"{job.job.restart_count})")
     run._init_settings = {**settings_mod.as_dict(settings), "mode": mode}
     run._entity = None if entity is None else str(entity)
     _active.append(run)
@@ -142,6 +159,30 @@ def init(project: str | None = None, name: str | None = None, config: Any = None
         from .integrations import tensorboard
 
         tensorboard.patch(run)
+    return run
+
+
+def _job_plan(mode: str | None, project: str, id: str | None, name: str | None, group: str | None) -> Any:
+    """The cluster job's plan for this init() (tracktui.distributed.plan), None outside a job."""
+    from . import distributed
+
+    return distributed.plan(mode, project, None if id is None and not os.environ.get("TRACKTUI_RUN_ID")
+                            else str(id or os.environ["TRACKTUI_RUN_ID"]), name, group)
+
+
+def _rank_run(job: Any, root: Any, project: str, config: dict[str, Any], settings: Any, reinit: str) -> Any:
+    """A rank other than 0 in a one-run-per-job launch: no run of its own (see distributed.RankRun)."""
+    global current
+    from .distributed import RankRun
+
+    run = RankRun(root, job, project, config, settings)
+    termlog(f"rank {job.ranks.rank} of {job.ranks.world_size}: log() and summary are not recorded here; rank 0 "
+            f"records run {job.run_id}" + (" (this rank records this node's system metrics)"
+                                           if run._sampler is not None else "")
+            + "; init(distributed='all') gives every rank its own run", repeat=False)
+    _active.append(run)
+    if reinit != "create_new":
+        current = run  # type: ignore[assignment]
     return run
 
 
@@ -183,7 +224,7 @@ def _save_program(run: Run) -> None:
 def _create_or_resume(writer: Writer, root: Any, run_id: str, *, explicit_id: bool, resume: str | None,
                       project: str, name: str | None, config: dict[str, Any], group: str | None,
                       job_type: str | None, tags: list[str], notes: str | None, durable: bool,
-                      join: bool = False) -> Run:
+                      join: bool = False, takeover: bool = False) -> Run:
     row = writer.run_row(run_id)
     if row is None and resume == "must":
         raise ValueError(f"resume='must' but there is no run {run_id!r} in {root}")
@@ -202,8 +243,11 @@ def _create_or_resume(writer: Writer, root: Any, run_id: str, *, explicit_id: bo
     if row is not None:  # resume: continue after the last step, keep what was there
         project, last_step, created_at = row["project"], row["last_step"], row["created_at"]
         # Another live process owns it (a spawn child resuming its parent's run): join, do not take over.
-        join = join or _owned_elsewhere(row["state"], row["host"], row["pid"], row["pid_started_at"],
-                                        row["heartbeat_at"])
+        # takeover: a requeued job's run; an owner on another host is the earlier attempt (its heartbeat may
+        # not be stale yet), so this process takes the run over. A live owner on this host is joined as ever.
+        join = join or ((not takeover or row["host"] == hostname())
+                        and _owned_elsewhere(row["state"], row["host"], row["pid"], row["pid_started_at"],
+                                             row["heartbeat_at"]))
         merged = codec.loads(row["config"])
         merged.update(config)
         config = merged

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import codec
+from . import codec, shared
 from .engine import engine_for
 from .location import StoreURL, resolve_store
 from .procinfo import hostname, process_alive
@@ -129,6 +129,7 @@ class Reader:
 
     def __init__(self, dir: str | os.PathLike[str] | StoreURL | None = None):
         self.root = resolve_store(dir)  # a Path, or a StoreURL (which prints without its password)
+        self.root = shared.reader_root(self.root)  # a shared root reads its folded local cache
         self.engine = engine_for(self.root)
         self._conn: Any = None
         self._listener: Any = None  # PostgreSQL: the LISTEN connection of wait_for_change
@@ -250,18 +251,68 @@ class Reader:
 
     # ------------------------------------------------------------ history (step-keyed)
 
-    def keys(self, run_id: str, stream: str = "history") -> list[str]:
-        """The metric keys of a run, in the order they were first logged."""
-        return [r[0] for r in self._all("SELECT key FROM metrics WHERE run_id = ? AND stream = ? ORDER BY id",
-                                         (run_id, stream))]
+    def keys(self, run_id: str, stream: str = "history", host: str | None = None) -> list[str]:
+        """The metric keys of a run, in the order they were first logged (system keys: of one host, by
+        default the run's own; see system_hosts)."""
+        return list(self._metric_ids(run_id, None, stream, host))
 
-    def _metric_ids(self, run_id: str, keys: Sequence[str] | None, stream: str) -> dict[str, int]:
-        rows = self._all("SELECT key, id FROM metrics WHERE run_id = ? AND stream = ? ORDER BY id",
-                         (run_id, stream))
-        ids = dict(rows)
+    def _has_hosts(self) -> bool:
+        """Whether the store's metrics have a host column (a store not yet migrated by a writer has none)."""
+        conn = self._connection()
+        if conn is None:
+            return False
+        known = getattr(self, "_hosts_conn", None)
+        if known is None or known[0] is not conn:
+            try:
+                cur = conn.execute("SELECT * FROM metrics LIMIT 0")
+                names = [d[0] for d in cur.description or ()]
+                cur.fetchall()
+            except self.engine.read_errors() as e:
+                if not isinstance(self.root, StoreURL):
+                    raise
+                self._conn = None
+                conn.close()
+                raise StoreError(f"reading the tracktui store {self.root} failed: "
+                                 f"{' '.join(str(e).split())[:300]}") from e
+            known = self._hosts_conn = (conn, "host" in names)
+        return bool(known[1])
+
+    def _metric_ids(self, run_id: str, keys: Sequence[str] | None, stream: str,
+                    host: str | None = None) -> dict[str, int]:
+        return {k: mids[0] for k, mids in self._metric_id_lists(run_id, keys, stream, host).items()}
+
+    def _metric_id_lists(self, run_id: str, keys: Sequence[str] | None, stream: str,
+                         host: str | None = None) -> dict[str, list[int]]:
+        """Per key its metric ids: one, except a system key of the run's own host sampled both before
+        and after the store had hosts ('' and the host's name)."""
+        if stream != "system" or not self._has_hosts():
+            rows = self._all("SELECT key, id FROM metrics WHERE run_id = ? AND stream = ? ORDER BY id",
+                             (run_id, stream))
+        elif host is None:  # the run's own host: its name, or '' (samples from before hosts)
+            rows = self._all("SELECT key, id FROM metrics WHERE run_id = ? AND stream = ? AND (host = '' OR host = "
+                             "(SELECT coalesce(host, '') FROM runs WHERE id = ?)) ORDER BY id",
+                             (run_id, stream, run_id))
+        else:
+            rows = self._all("SELECT key, id FROM metrics WHERE run_id = ? AND stream = ? AND host = ? ORDER BY id",
+                             (run_id, stream, host))
+        ids: dict[str, list[int]] = {}
+        for k, mid in rows:
+            ids.setdefault(k, []).append(mid)
         if keys is None:
             return ids
         return {k: ids[k] for k in keys if k in ids}
+
+    def system_hosts(self, run_id: str) -> list[str]:
+        """The hosts that recorded system metrics into the run (a job on several nodes: one per node), the
+        run's own host first, then by name. Samples from before hosts were recorded count as the run's host."""
+        run = self._all("SELECT host FROM runs WHERE id = ?", (run_id,))
+        own = (run[0][0] if run else None) or ""
+        if not self._has_hosts():
+            found = self._all("SELECT 1 FROM metrics WHERE run_id = ? AND stream = 'system' LIMIT 1", (run_id,))
+            return [own] if found else []
+        hosts = {h or own for (h,) in self._all(
+            "SELECT DISTINCT host FROM metrics WHERE run_id = ? AND stream = 'system'", (run_id,))}
+        return sorted(hosts, key=lambda h: (h != own, h))
 
     def history(self, run_id: str, keys: Sequence[str] | None = None, since_step: int = -1,
                 limit: int | None = None) -> dict[str, list[tuple[int, Any]]]:
@@ -407,13 +458,22 @@ class Reader:
 
     # ------------------------------------------------------------ system, logs, files
 
-    def system(self, run_id: str, keys: Sequence[str] | None = None,
-               since_ts: float = 0.0) -> dict[str, list[tuple[float, float | None]]]:
-        """System samples (ts, value) per key newer than since_ts."""
-        return {
-            key: self._all("SELECT ts, value FROM system WHERE metric_id = ? AND ts > ? ORDER BY ts", (mid, since_ts))
-            for key, mid in self._metric_ids(run_id, keys, "system").items()
-        }
+    def system(self, run_id: str, keys: Sequence[str] | None = None, since_ts: float = 0.0,
+               host: str | None = None) -> dict[str, list[tuple[float, float | None]]]:
+        """System samples (ts, value) per key newer than since_ts, of one host: by default the run's own
+        (the host that started it); system_hosts() lists the others (the nodes of a multi-node job)."""
+        if host is not None and self._has_hosts():
+            own = self._all("SELECT host FROM runs WHERE id = ?", (run_id,))
+            if own and own[0][0] == host:
+                host = None  # the run's own host includes its samples from before hosts were recorded
+        out: dict[str, list[tuple[float, float | None]]] = {}
+        sql = "SELECT ts, value FROM system WHERE metric_id = ? AND ts > ? ORDER BY ts"
+        for key, mids in self._metric_id_lists(run_id, keys, "system", host).items():
+            if len(mids) == 1:
+                out[key] = self._all(sql, (mids[0], since_ts))
+            else:
+                out[key] = sorted(p for mid in mids for p in self._all(sql, (mid, since_ts)))
+        return out
 
     def logs(self, run_id: str, since_seq: int = 0, limit: int = 10_000) -> list[tuple[int, float, str, str]]:
         """Console lines (seq, ts, stream, line) after since_seq, oldest first."""

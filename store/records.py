@@ -59,15 +59,16 @@ class _System(NamedTuple):
     run_id: str
     ts: float
     items: list[SystemItem]
+    host: str
 
 
 class System(_System):
-    """System samples (CPU, memory, GPU...) taken at one time."""
+    """System samples (CPU, memory, GPU...) taken at one time on the node named host ('': the run's own)."""
 
     __slots__ = ()
 
-    def __new__(cls, run_id: str, ts: float, items: list[SystemItem]) -> System:
-        return tuple.__new__(cls, ("system", run_id, ts, items))
+    def __new__(cls, run_id: str, ts: float, items: list[SystemItem], host: str = "") -> System:
+        return tuple.__new__(cls, ("system", run_id, ts, items, host))
 
 
 class _LogLine(NamedTuple):

@@ -4,7 +4,8 @@ Every SQLite specific lives here. Tables (documented in README "The store"):
 
 - runs: one row per run; config, summary, metadata and metric definitions as JSON; ``rev`` rises on
   every write to the run so readers can ask for "runs changed since rev N".
-- metrics: one row per (run, stream, key); stream is 'history' (step-keyed) or 'system' (time-keyed).
+- metrics: one row per (run, stream, key, host); stream is 'history' (step-keyed) or 'system' (time-keyed);
+  host names the node a system metric was sampled on ('' for history, and for samples from before hosts).
 - history: one point per (metric, step); value + kind (see codec) + text for strings and media refs.
 - history_rollup: min/max/sum/count per metric and bucket of 256 steps, kept by the writer, so charts of
   millions of steps downsample from a few thousand rows.
@@ -217,8 +218,26 @@ CREATE TABLE blob_chunks (
 ) WITHOUT ROWID;
 """
 
+# System metrics per host (a job on many nodes records each node's metrics into one run): metrics gains a
+# host column ('' for history and for system samples written before it existed, read as the run's own host)
+# and is unique per (run, stream, key, host). SQLite cannot change a table's UNIQUE constraint in place: the
+# table is rebuilt, keeping every id (history, rollups and system samples refer to them).
+SCHEMA_METRICS_HOST = """
+CREATE TABLE metrics_host (
+    id       INTEGER PRIMARY KEY,
+    run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stream   TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    host     TEXT NOT NULL DEFAULT '',
+    UNIQUE (run_id, stream, key, host)
+);
+INSERT INTO metrics_host(id, run_id, stream, key) SELECT id, run_id, stream, key FROM metrics;
+DROP TABLE metrics;
+ALTER TABLE metrics_host RENAME TO metrics
+"""
+
 # MIGRATIONS[i] takes a store from user_version i to i + 1. Append, never edit a released entry.
-MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2_ARTIFACTS]
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2_ARTIFACTS, SCHEMA_METRICS_HOST]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -231,6 +250,10 @@ class StoreVersionError(StoreError):
 
 
 def _check_network_fs(root: Path) -> None:
+    from .shared import forced_for
+
+    if forced_for(root) is False:
+        return  # the user knows SQLite is safe there (store/shared.py: shared mode otherwise)
     fs = filesystem_type(root)
     if fs and (fs in NETWORK_FS or fs.startswith("nfs")):
         raise StoreError(

@@ -149,10 +149,12 @@ def _copy_run(r: Reader, conn: Any, engine: Engine, run_id: str) -> int:
             "WHERE runs.updated_at < excluded.updated_at",
             (run_id, *[fields[c] for c in _COPY_RUN_COLUMNS]),
         )
+        hosts = r._has_hosts()
         for stream in ("history", "system"):
-            for key, src_mid in r._all("SELECT key, id FROM metrics WHERE run_id = ? AND stream = ? ORDER BY id",
-                                       (run_id, stream)):
-                mid = batch.new_metric(run_id, stream, key)
+            for key, src_mid, host in r._all(
+                    "SELECT key, id, " + ("host" if hosts else "''") + " FROM metrics WHERE run_id = ? AND stream = ? "
+                    "ORDER BY id", (run_id, stream)):
+                mid = batch.new_metric(run_id, stream, key, host)
                 if stream == "history":
                     rows = [(mid, s, v, k, t) for s, v, k, t in r._all(
                         "SELECT step, value, kind, text FROM history WHERE metric_id = ? ORDER BY step", (src_mid,))]

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from . import report
@@ -60,24 +61,26 @@ class Batch:
         self._metric_ids = metric_ids
         self.run_updates: dict[str, dict[str, Any]] = {}
 
-    def metric_ids(self, run_id: str, stream: str) -> dict[str, int]:
-        """The key -> metric id cache of one run and stream (fill misses with new_metric)."""
-        cache = self._metric_ids.get((run_id, stream))
+    def metric_ids(self, run_id: str, stream: str, host: str = "") -> dict[str, int]:
+        """The key -> metric id cache of one run, stream and host (fill misses with new_metric)."""
+        at = (run_id, stream) if not host else (run_id, f"{stream}\0{host}")
+        cache = self._metric_ids.get(at)
         if cache is None:
-            cache = self._metric_ids[(run_id, stream)] = {}
+            cache = self._metric_ids[at] = {}
         return cache
 
-    def new_metric(self, run_id: str, stream: str, key: str) -> int:
-        """The id of a metric, created if this is its first point."""
+    def new_metric(self, run_id: str, stream: str, key: str, host: str = "") -> int:
+        """The id of a metric, created if this is its first point (host: the node of a system metric)."""
         conn = self.conn
         conn.execute(
-            "INSERT INTO metrics(run_id, stream, key) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (run_id, stream, key),
+            "INSERT INTO metrics(run_id, stream, key, host) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (run_id, stream, key, host),
         )
         (mid,) = conn.execute(
-            "SELECT id FROM metrics WHERE run_id = ? AND stream = ? AND key = ?", (run_id, stream, key)
+            "SELECT id FROM metrics WHERE run_id = ? AND stream = ? AND key = ? AND host = ?",
+            (run_id, stream, key, host),
         ).fetchone()
-        self.metric_ids(run_id, stream)[key] = mid
+        self.metric_ids(run_id, stream, host)[key] = mid
         return mid
 
     def update_run(self, run_id: str, **fields: Any) -> None:
@@ -200,14 +203,17 @@ def _update_rollup(conn: Any, metric_ids: list[int], buckets: list[int]) -> None
 
 
 def _write_system(batch: Batch, records: list[Record]) -> None:
-    """records.System: (op, run_id, ts, [(key, value), ...]): time-keyed samples."""
+    """records.System: (op, run_id, ts, [(key, value), ...], host): time-keyed samples of the node named host
+    (a record without one, or with '', is read as sampled on the run's own host)."""
     rows = []
-    for _, run_id, ts, items in records:
-        cache = batch.metric_ids(run_id, "system")
+    for record in records:
+        run_id, ts, items = record[1], record[2], record[3]
+        host = str(record[4] or "") if len(record) > 4 else ""
+        cache = batch.metric_ids(run_id, "system", host)
         for key, value in items:
             mid = cache.get(key)
             if mid is None:
-                mid = batch.new_metric(run_id, "system", key)
+                mid = batch.new_metric(run_id, "system", key, host)
             rows.append((mid, ts, value))
     if batch.engine is not SQLITE:  # one INSERT cannot change a row twice
         rows = list({(r[0], r[1]): r for r in rows}.values())
@@ -437,7 +443,13 @@ class Writer:
         with cls._lock:
             w = cls._instances.get(key)
             if w is None or w._closed:
-                w = cls._instances[key] = Writer(target, durable)
+                make: Any = Writer
+                if isinstance(target, Path):  # a root on a network filesystem: segments, not SQLite
+                    from .shared import is_shared
+
+                    if is_shared(target):
+                        from .segments import SegmentWriter as make
+                w = cls._instances[key] = make(target, durable)
             return w
 
     for_root = for_store  # the name before stores could be URLs

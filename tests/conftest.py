@@ -11,6 +11,14 @@ from pathlib import Path
 import pytest
 from tracktui import lifecycle
 
+# The suite run inside a SLURM job or a torchrun launch (on a cluster) must not see the job: init() would
+# derive one run id for every test (tracktui.distributed). The cluster tests set these variables themselves.
+for _var in [v for v in os.environ if v.startswith(("SLURM_", "TORCHELASTIC_", "OMPI_COMM_WORLD_", "PMIX_RANK",
+                                                     "PMI_RANK", "PMI_SIZE"))
+             or v in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "NODE_RANK",
+                      "TRACKTUI_DISTRIBUTED")]:
+    del os.environ[_var]
+
 
 @pytest.fixture
 def store_dir(tmp_path: Path) -> Path:

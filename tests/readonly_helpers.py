@@ -90,7 +90,7 @@ AS_NOBODY = """
 import json, os, pwd, sys
 import tracktui, tracktui.api
 from tracktui.store import Reader, StoreError
-from tracktui.tui import cli
+from tracktui.cli import main as cli
 cli.build_parser()
 pw = pwd.getpwnam("nobody")
 os.setgroups([])

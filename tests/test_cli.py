@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 import tracktui
-from tracktui.tui.cli import main
+from tracktui.cli.main import main
+from tracktui.store import Reader
 
 
 @pytest.fixture
@@ -86,3 +87,86 @@ def test_show_leaves_out_the_step_of_a_run_without_metrics(tmp_path, capsys):
     run.finish()
     assert main(["--dir", str(tmp_path), "show", "with-metrics"]) == 0
     assert "  step      0\n" in capsys.readouterr().out
+
+
+# What each entry point loads, in a fresh interpreter (sys.modules after the command ran): `tracktui run`
+# loads none of the app and no Textual or Rich; opening the app (the runs table, a run view and all six of
+# its tabs) loads nothing of the SDK's capture (system sampler, console tee, the `tracktui run` wrapper).
+_APP_MODULES = """
+import sys
+import tracktui.tui.app as appmod
+from tracktui.cli import main as cli
+
+made, seen = appmod.make_app, []
+
+def make_app(**kw):
+    app = made(**kw)
+    run = app.run
+
+    async def pilot(p):
+        await p.pause(0.5)
+        seen.append(type(p.app.screen).__name__)
+        await p.press("enter")
+        await p.pause(0.5)
+        seen.append(type(p.app.screen).__name__)
+        for k in "123456":
+            await p.press(k)
+            await p.pause(0.2)
+        p.app.exit()
+
+    app.run = lambda **k: run(headless=True, auto_pilot=pilot)
+    return app
+
+appmod.make_app = make_app
+rc = cli.main(["--dir", sys.argv[1]])
+print(rc, ",".join(seen))
+print(" ".join(sorted(m for m in sys.modules if m.split(".")[:2] == ["tracktui", "capture"])))
+"""
+
+_RUN_MODULES = """
+import sys
+from tracktui.cli import main as cli
+rc = cli.main(["--dir", sys.argv[1], "run", "--name", "wrapped", "--", sys.executable, "-c", "print(42)"])
+print(rc)
+print(" ".join(sorted(m for m in sys.modules
+                      if m.split(".")[0] in ("textual", "rich", "plotext", "textual_plotext")
+                      or m.startswith("tracktui.tui."))))
+"""
+
+
+def test_tracktui_run_loads_none_of_the_app(tmp_path):
+    out = subprocess.run([sys.executable, "-c", _RUN_MODULES, str(tmp_path)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    rc, loaded = out.stdout.splitlines()[-2:]
+    assert rc == "0", out.stdout
+    # tracktui.tui.text is the app's plain-text sanitiser (no Rich, no Textual) that the command line shares
+    assert set(loaded.split()) <= {"tracktui.tui.text"}, loaded
+    with Reader(tmp_path) as r:  # the command ran and was recorded
+        (rec,) = r.runs()
+        assert rec.name == "wrapped" and rec.state == "finished"
+        assert any("42" in line for _, _, _, line in r.logs(rec.id))
+
+
+def test_opening_the_app_loads_no_capture_module(tmp_path):
+    run = tracktui.init(dir=tmp_path, name="seen", settings={"capture": False})
+    for i in range(20):
+        run.log({"loss": 1 / (i + 1)})
+    run.finish()
+    out = subprocess.run([sys.executable, "-c", _APP_MODULES, str(tmp_path)], capture_output=True, text=True,
+                         timeout=240)
+    assert out.returncode == 0, out.stderr
+    status, loaded = out.stdout.splitlines()[-2:]
+    assert status.startswith("0 RunsScreen,Run"), out.stdout  # the app opened the run view, then all its tabs
+    assert loaded == "", loaded
+
+
+def test_show_of_a_tracktui_run_run_has_no_empty_step_line(tmp_path, capsys):
+    """issue 13 scope 4: a run recorded by the real `tracktui run` (no metric logged) shows no `step` line."""
+    out = subprocess.run([sys.executable, "-m", "tracktui.cli", "--dir", str(tmp_path), "run", "--name", "wrapped",
+                          "--", sys.executable, "-c", "print('hello')"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert main(["--dir", str(tmp_path), "show", "wrapped"]) == 0
+    shown = capsys.readouterr().out
+    assert "state     finished (exit 0)" in shown
+    assert not [line for line in shown.splitlines() if line.strip() == "step" or line.startswith("  step")], shown

@@ -10,11 +10,11 @@ from pathlib import Path
 import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-MAPPING = {"sdk": "tracktui", "store": "tracktui/store", "tui": "tracktui/tui"}
+MAPPING = {"sdk": "tracktui", "store": "tracktui/store", "tui": "tracktui/tui", "cli": "tracktui/cli"}
 
 
 def source_packages() -> set[str]:
-    """Every folder with an __init__.py under sdk/, store/, tui/, as its import path."""
+    """Every folder with an __init__.py under sdk/, store/, tui/, cli/, as its import path."""
     out = set()
     for top, prefix in MAPPING.items():
         for init in (ROOT / top).rglob("__init__.py"):

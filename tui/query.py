@@ -3,7 +3,9 @@
     state=running config.lr<1e-3 summary.val/acc>0.9 resnet
 
 Free words match name, id, tags, notes and group (case-insensitive substring). Terms compare state,
-project, group, name, id, notes, tags, config.<path> and summary.<key> with = != < <= > >= and ~ (regex).
+project, group, name, id, notes, tags, host, job, config.<path> and summary.<key> with = != < <= > >= and ~
+(regex). host matches any node of a cluster job (the run's host and its SLURM node list); job is the
+scheduler's job id (1234, or 1230_4 for an array task).
 Numbers compare as numbers; everything else as text (= and != case-insensitive). A run without the field
 matches only `!=`. parse() raises QueryError with a message for the inline error line.
 """
@@ -21,7 +23,8 @@ from tracktui.store import RunRecord
 
 from .format import flatten, scalar
 
-FIELDS = ("state", "project", "group", "name", "id", "notes", "tags", "host")
+FIELDS = ("state", "project", "group", "name", "id", "notes", "tags", "host", "job")
+_MANY = ("tags", "host")  # fields with several values: a term matches when one does (!= when none does)
 _TERM = re.compile(r"^([A-Za-z_][\w.\-/]*?)(!=|<=|>=|=|<|>|~)(.*)$", re.S)
 _MISSING = object()
 
@@ -56,9 +59,11 @@ def _number(v: Any) -> float | None:
 
 def field_value(run: RunRecord, field: str) -> Any:
     """The value of a query field of a run (_MISSING where the run has none)."""
-    if field in ("state", "project", "name", "id", "notes", "host"):
+    if field in ("state", "project", "name", "id", "notes"):
         v = getattr(run, field)
         return _MISSING if v is None else v
+    if field in ("host", "job"):
+        return _cluster_value(run, field)
     if field == "group":
         return _MISSING if run.group is None else run.group
     if field == "tags":
@@ -71,6 +76,19 @@ def field_value(run: RunRecord, field: str) -> Any:
     if path in flat:
         return scalar(flat[path])
     return _MISSING
+
+
+def _cluster_value(run: RunRecord, field: str) -> Any:
+    """host: the run's host and the nodes of its job (a list); job: the job id (metadata['job'], see
+    tracktui.distributed)."""
+    md = run.metadata if isinstance(run.metadata, dict) else {}
+    job = md.get("job") if isinstance(md.get("job"), dict) else {}
+    if field == "job":
+        return _MISSING if job.get("id") is None else str(job["id"])
+    hosts = [run.host] if run.host else []
+    if isinstance(job.get("hosts"), list):
+        hosts += [str(h) for h in job["hosts"] if str(h) not in hosts]
+    return hosts or _MISSING
 
 
 def _compare(v: Any, op: str, want: str, rx: re.Pattern[str] | None) -> bool:
@@ -97,7 +115,9 @@ def _term(field: str, op: str, want: str) -> Callable[[RunRecord], bool]:
 
     def test(run: RunRecord) -> bool:
         v = field_value(run, field)
-        if field == "tags":
+        if field in _MANY:
+            if v is _MISSING:
+                return op == "!="
             hits = [_compare(t, "=" if op == "!=" else op, want, rx) for t in v]
             return not any(hits) if op == "!=" else any(hits)
         return _compare(v, op, want, rx)

@@ -56,6 +56,12 @@ def basic(pid: int | None = None, command: Sequence[str] | None = None) -> dict[
     slurm = {k: redact_text(v) for k, v in os.environ.items() if k.startswith("SLURM_")}
     if slurm:
         md["slurm"] = slurm
+    try:
+        from ..distributed import metadata as cluster_facts
+
+        md.update(cluster_facts())  # "job" (SLURM id, array task, nodes, partition, restarts), "ranks"
+    except Exception:  # noqa: BLE001 - odd launcher variables never stop the metadata
+        pass
     return md
 
 

@@ -49,8 +49,11 @@ class Sampler:
 
     def __init__(self, run_id: str, put: Put, interval: float = DEFAULT_INTERVAL, pid: int | None = None,
                  gpu: bool = True, nvml: Nvml | None = None, disk_paths: Sequence[str] = ("/",),
-                 on_gpu_facts: Callable[[list[dict[str, Any]]], None] | None = None):
+                 on_gpu_facts: Callable[[list[dict[str, Any]]], None] | None = None, host: str | None = None):
+        from tracktui.store.procinfo import hostname
+
         self.run_id = run_id
+        self.host = hostname() if host is None else host  # the node the samples are stored under
         self._put = put
         self.interval = max(0.05, float(interval))
         self.pid = pid or os.getpid()
@@ -93,7 +96,7 @@ class Sampler:
             try:
                 items = self.sample()
                 if items:
-                    self._put(System(self.run_id, time.time(), items))
+                    self._put(System(self.run_id, time.time(), items, self.host))
                 self.samples += 1
             except Exception:  # noqa: BLE001 - a failed reading is a missing point, never a crash
                 pass

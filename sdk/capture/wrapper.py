@@ -27,21 +27,6 @@ FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 FROM_TERMINAL = (signal.SIGINT, signal.SIGQUIT)
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """The `run` subcommand's parser (added to the `tracktui` command line)."""
-    p = sub.add_parser("run", help="run a command and record it as a run",
-                       description="Run CMD and record its console, system metrics, git state, requirements "
-                                   "and exit code. Put the command after --.")
-    p.add_argument("--project", dest="run_project", help="the run's project")
-    p.add_argument("--name", help="the run's display name")
-    p.add_argument("--tags", nargs="*", default=[], help="tags of the run")
-    p.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="config values (VALUE parsed as JSON when it can be, else kept as text)")
-    p.add_argument("--notes", help="notes of the run")
-    p.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
-    return p
-
-
 def parse_config(pairs: Sequence[str]) -> dict[str, Any]:
     """key=value pairs as a config dict (JSON values where they parse); secret-looking values masked."""
     out: dict[str, Any] = {}

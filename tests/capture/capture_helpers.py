@@ -29,7 +29,7 @@ def run_python(code: str, store: Path, *args: str, cwd: Path | None = None, time
 
 def tracktui_cmd(store: Path, *args: str) -> list[str]:
     """The `tracktui --dir store ARGS...` command line, run through this interpreter."""
-    return [sys.executable, "-c", "import sys; from tracktui.tui.cli import main; sys.exit(main())",
+    return [sys.executable, "-c", "import sys; from tracktui.cli.main import main; sys.exit(main())",
             "--dir", str(store), *args]
 
 

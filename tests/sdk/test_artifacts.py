@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 import tracktui
+from tracktui.cli.main import main
 from tracktui.store import Reader, schema
 from tracktui.store import artifacts as sart
 from tracktui.store.paths import db_path
 from tracktui.store.writer import Writer
-from tracktui.tui.cli import main
 
 from tests.conftest import run_script
 

@@ -7,9 +7,9 @@ import math
 
 import pytest
 import tracktui
+from tracktui.cli.main import main
 from tracktui.store import Reader
 from tracktui.store.location import StoreURL, redact, resolve_store
-from tracktui.tui.cli import main
 
 
 def test_url_forms_and_redaction(monkeypatch, tmp_path):

@@ -143,7 +143,7 @@ def test_script_ends_while_server_is_away_then_tracktui_sync(server, db, tmp_pat
     assert len(spools) == 1
     server.start()
     env = {**os.environ, "TRACKTUI_SPOOL_DIR": str(tmp_path / "spool")}
-    cli = [sys.executable, "-m", "tracktui.tui.cli", "sync", "--to", db]
+    cli = [sys.executable, "-m", "tracktui.cli", "sync", "--to", db]
     first = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "from 1 spool files" in first.stderr

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import tracktui
+from tracktui.cli.main import main
 from tracktui.store import Reader, StoreError
 from tracktui.store.paths import db_path, shm_path, wal_path
 from tracktui.tui import prefs
-from tracktui.tui.cli import main
 
 from tests.readonly_helpers import immutable, kill_a_writer, make_store, read_as_nobody, read_only_mount
 

@@ -48,6 +48,7 @@ def info_rows(run: RunRecord, now: float | None = None) -> list[tuple[str, Any]]
     if run.last_step is not None:
         rows.append(("last step", f"{run.last_step:,}"))
     rows.append(("host", run.host or md.get("host") or ""))
+    rows.extend(cluster_rows(md))
     for label, key in (("user", "user"), ("python", "python"), ("program", "program"), ("cwd", "cwd")):
         if md.get(key):
             rows.append((label, value_text(md.get(key), limit=200)))
@@ -58,6 +59,32 @@ def info_rows(run: RunRecord, now: float | None = None) -> list[tuple[str, Any]]
         rows.append(("command", value_text(md.get("command"), limit=400)))
     if run.error:
         rows.append(("error", Text(safe_text(run.error, limit=400), style="red")))
+    return rows
+
+
+def cluster_rows(md: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Job and ranks from metadata['job'] / ['ranks'] (tracktui.distributed), where the run had them."""
+    job = md.get("job") if isinstance(md.get("job"), dict) else {}
+    ranks = md.get("ranks") if isinstance(md.get("ranks"), dict) else {}
+    rows: list[tuple[str, Any]] = []
+    if job.get("id"):
+        shown = f"{job.get('scheduler') or 'job'} {job['id']}"
+        if job.get("cluster"):
+            shown += f" on {job['cluster']}"
+        if job.get("partition"):
+            shown += f", partition {job['partition']}"
+        if job.get("restart_count"):
+            shown += f", restart {job['restart_count']}"
+        rows.append(("job", safe_text(shown, limit=200)))
+        if job.get("nodelist"):
+            rows.append(("nodes", safe_text(job["nodelist"], limit=400)))
+    if ranks.get("world_size"):
+        shown = f"rank {ranks.get('rank', 0)} of world size {ranks['world_size']}"
+        if ranks.get("local_world_size"):
+            shown += f", {ranks['local_world_size']} per node"
+        if ranks.get("launcher"):
+            shown += f" ({ranks['launcher']})"
+        rows.append(("ranks", safe_text(shown, limit=200)))
     return rows
 
 

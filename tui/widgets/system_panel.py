@@ -62,6 +62,7 @@ class SystemPolled(Message):
     created_at: float | None = None
     error: str | None = None
     running: bool = True
+    hosts: list[str] = field(default_factory=list)  # nodes of a multi-node run (read by the top panel only)
 
 
 def _pct(key: str) -> Any:
@@ -92,13 +93,17 @@ class SystemPanel(VerticalScroll):
     SystemPanel #sys-gpus { height: auto; width: 1fr; grid-size: 1; grid-gutter: 0 0; }
     SystemPanel.-wide #sys-host { grid-size: 1; }
     SystemPanel.-wide #sys-gpus { width: 2fr; }
+    SystemPanel.-node { height: auto; overflow-y: hidden; border-top: solid $panel-lighten-2; }
+    SystemPanel #sys-nodes { height: auto; }
     """
 
     def __init__(self, store_dir: str | os.PathLike[str] | Path | None, run_id: str,
-                 interval: float | None = DEFAULT_INTERVAL, **kwargs: Any):
+                 interval: float | None = DEFAULT_INTERVAL, host: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.store_root = resolve_store(store_dir)
         self.run_id = run_id
+        self.host = host  # None: the run's own host; else one more node of a multi-node run (a nested panel)
+        self.hosts: list[str] = []
         self.interval = interval
         self.store = SeriesStore(MAX_POINTS)
         self.keys: list[str] = []
@@ -117,6 +122,8 @@ class SystemPanel(VerticalScroll):
         with Vertical(id="sys-body"):
             yield Grid(id="sys-host")
             yield Grid(id="sys-gpus")
+        if self.host is None:
+            yield Vertical(id="sys-nodes")
 
     def on_mount(self) -> None:
         self.query_one("#sys-body").display = False
@@ -137,14 +144,17 @@ class SystemPanel(VerticalScroll):
         try:
             with Reader(self.store_root) as r:
                 rec = r.run(run_id)
-                keys, points = read_samples(r, run_id, cursors)
+                keys, points = read_samples(r, run_id, cursors, self.host)
+                hosts = r.system_hosts(run_id) if self.host is None else []
         except (sqlite3.Error, OSError, StoreError) as e:
             self.post_message(SystemPolled(run_id, [], {}, error=f"{type(e).__name__}: {e}"))
             return
         md = rec.metadata if rec is not None and isinstance(rec.metadata, dict) else {}
+        if self.host is not None:
+            md = {}  # the run's GPU facts are those of its own host
         running = rec is None or rec.state == "running"
         self.post_message(SystemPolled(run_id, keys, points, md, rec.created_at if rec else None,
-                                       running=running))
+                                       running=running, hosts=hosts))
 
     def on_system_polled(self, message: SystemPolled) -> None:
         """Merge new samples, build what is new, refresh what changed, schedule the next poll."""
@@ -161,6 +171,7 @@ class SystemPanel(VerticalScroll):
                 self.t0 = message.created_at if message.created_at is not None else min(firsts, default=None)
             changed = {k for k, pts in message.points.items() if self.store.add(k, pts)}
             self._build()
+            self._add_nodes(message.hosts)
             for cell in self.cells.values():
                 if changed & cell.spec.keys or self.polls == 1 or not cell.chart.drawn_points:
                     cell.update_data(self.t0 or 0.0)
@@ -209,6 +220,16 @@ class SystemPanel(VerticalScroll):
         gpus.display = bool(self.gpu_blocks)
         self._layout()
 
+    def _add_nodes(self, hosts: list[str]) -> None:
+        """A multi-node run (a cluster job): one nested panel per node beyond the run's own host, below it."""
+        if self.host is not None or len(hosts) <= 1:
+            return
+        new = [h for h in hosts[1:] if h not in self.hosts[1:]]
+        self.hosts = list(hosts)
+        if new:
+            self.query_one("#sys-nodes", Vertical).mount_all(
+                SystemPanel(self.store_root, self.run_id, self.interval, host=h, classes="-node") for h in new)
+
     def on_resize(self) -> None:
         self._layout()
 
@@ -225,6 +246,9 @@ class SystemPanel(VerticalScroll):
     def _update_status(self) -> None:
         """One line: samples held, the time of the last one, the GPUs (or why there are none)."""
         t = Text()
+        if self.host is not None or len(self.hosts) > 1:
+            t.append(f"node {safe_text(self.host or self.hosts[0], limit=60)}", style="bold")
+            t.append(" · ")
         if self.error:
             t.append(f"store unreadable: {safe_text(self.error, limit=100)}", style="red")
         else:

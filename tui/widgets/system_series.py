@@ -99,16 +99,18 @@ class SeriesStore:
         return groups
 
 
-def read_samples(reader: Any, run_id: str, cursors: dict[str, float]) -> tuple[list[str], dict[str, Points]]:
+def read_samples(reader: Any, run_id: str, cursors: dict[str, float],
+                 host: str | None = None) -> tuple[list[str], dict[str, Points]]:
     """The run's system keys and, per key, the samples after its cursor (one query per distinct cursor);
-    a key read for the first time is downsampled to FIRST_READ_POINTS, a long gap to MAX_POINTS."""
-    keys: list[str] = reader.keys(run_id, stream="system")
+    a key read for the first time is downsampled to FIRST_READ_POINTS, a long gap to MAX_POINTS.
+    host: one node of a multi-node run (None: the run's own host)."""
+    keys: list[str] = reader.keys(run_id, stream="system", host=host)
     groups: dict[float, list[str]] = {}
     for k in keys:
         groups.setdefault(cursors.get(k, 0.0), []).append(k)
     points: dict[str, Points] = {}
     for since, group in groups.items():
-        for key, pts in reader.system(run_id, group, since_ts=since).items():
+        for key, pts in reader.system(run_id, group, since_ts=since, host=host).items():
             if pts:
                 points[key] = thin(pts, MAX_POINTS if key in cursors else FIRST_READ_POINTS)
     return keys, points

@@ -5,6 +5,7 @@
     tracktui show RUN [--json]              one run: state, config, summary, metric keys
     tracktui export RUN --format csv|json   the run's history on stdout
     tracktui sync [--from SRC] [--to DST]   send spooled records to DST; with --from, copy SRC's runs too
+    tracktui compact                        merge a shared store's segment files (safe while writers run)
     tracktui artifact ls [--project P]      artifact versions: name, version, aliases, files, size, run
     tracktui artifact get NAME[:VER] [--root DIR]   write an artifact's files to a directory
 
@@ -27,9 +28,7 @@ from typing import Any
 
 from tracktui.store import Reader, RunRecord, StoreError
 from tracktui.store.codec import dumps
-
-from .format import flatten, nbytes
-from .text import safe_text
+from tracktui.tui.text import safe_text  # plain text only (no Rich, no Textual): see tui/text.py
 
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 1
@@ -79,9 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     art_get.add_argument("--project", dest="sub_project", help="the project that holds it")
     art_get.add_argument("--type", help="fail unless the artifact has this type")
 
-    from tracktui.capture.wrapper import add_parser as add_run_parser
-
-    add_run_parser(sub)
+    run = sub.add_parser("run", help="run a command and record it as a run",
+                         description="Run CMD and record its console, system metrics, git state, requirements "
+                                     "and exit code. Put the command after --.")
+    run.add_argument("--project", dest="run_project", help="the run's project")
+    run.add_argument("--name", help="the run's display name")
+    run.add_argument("--tags", nargs="*", default=[], help="tags of the run")
+    run.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE",
+                     help="config values (VALUE parsed as JSON when it can be, else kept as text)")
+    run.add_argument("--notes", help="notes of the run")
+    run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
 
     sync = sub.add_parser("sync", help="send spooled records to a store; copy runs from one store to another",
                           description="Send the records that waited in the local spool for DST (while it was "
@@ -92,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the store to send to (default: --store, TRACKTUI_STORE)")
     sync.add_argument("--project", dest="sync_project", help="only this project's runs (with --from)")
     sync.add_argument("--run", dest="sync_runs", action="append", help="only this run (id or name; repeatable)")
+
+    sub.add_parser("compact", help="merge a shared store's segment files (safe while writers run)")
 
     demo = sub.add_parser("demo", help="start a simulated training run and open the app on it")
     demo.add_argument("--dir", dest="demo_dir", help="store root (default: the normal root)")
@@ -137,6 +145,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.artifact_command == "ls":
             return cmd_artifact_ls(store, project, args.type, args.json)
         return cmd_artifact_get(store, args.ref, project, args.root, args.type)
+    if args.command == "compact":
+        from tracktui.store.segments import compact_command
+
+        return compact_command(store)
     if args.command == "demo":
         return cmd_demo(args.demo_dir or args.dir, args.steps, args.no_app)
     return cmd_app(store, args.project)
@@ -241,6 +253,8 @@ def cmd_ls(dir: str | None, project: str | None, as_json: bool) -> int:
 
 def cmd_show(dir: str | None, ref: str, as_json: bool) -> int:
     """One run: its columns, config, summary and metric keys."""
+    from tracktui.tui.format import flatten
+
     with _reader(dir, must_exist=True) as r:
         rec = _find(r, ref)
         keys = r.keys(rec.id)
@@ -293,6 +307,7 @@ def cmd_export(dir: str | None, ref: str, fmt: str) -> int:
 def cmd_artifact_ls(dir: str | None, project: str | None, type_: str | None, as_json: bool) -> int:
     """Every artifact version, by project and name, newest version first."""
     from tracktui.store import artifacts as sart
+    from tracktui.tui.format import nbytes
 
     with _reader(dir, must_exist=False) as r:
         rows = sart.versions(r, project=project, type=type_)
@@ -320,6 +335,7 @@ def cmd_artifact_ls(dir: str | None, project: str | None, type_: str | None, as_
 def cmd_artifact_get(dir: str | None, ref: str, project: str | None, root: str | None, type_: str | None) -> int:
     """Write an artifact version's files under root; print the directory."""
     from tracktui.artifacts import read_artifact
+    from tracktui.tui.format import nbytes
 
     _reader(dir, must_exist=True).close()
     if project and ref.count("/") == 0:
@@ -339,7 +355,7 @@ def cmd_artifact_get(dir: str | None, ref: str, project: str | None, root: str |
 def cmd_app(dir: str | None, project: str | None) -> int:
     """Open the terminal app."""
     try:
-        from .app import make_app
+        from tracktui.tui.app import make_app
     except ImportError as e:
         raise CliError(f"the terminal app is not available ({e})") from e
     with _reader(dir, must_exist=True) as r:  # no store, a file or another program's database: one line

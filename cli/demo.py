@@ -1,7 +1,7 @@
 """`tracktui demo`: a simulated training run in a separate process, through the public SDK, plus a few
 finished runs with different configs to compare.
 
-    python -m tracktui.tui.demo --dir D --live-steps N     the live run (what `tracktui demo` starts)
+    python -m tracktui.cli.demo --dir D --live-steps N     the live run (what `tracktui demo` starts)
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def seed_store(dir: str | None, live_steps: int = 20_000, delay: float = 0.05,
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), src) if p)
-    base = [sys.executable, "-m", "tracktui.tui.demo"] + (["--dir", dir] if dir else [])
+    base = [sys.executable, "-m", "tracktui.cli.demo"] + (["--dir", dir] if dir else [])
     subprocess.run([*base, "--finished"], env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     parent = ["--parent", str(os.getpid())] if stop_with_parent else []
@@ -142,7 +142,7 @@ def seed_store(dir: str | None, live_steps: int = 20_000, delay: float = 0.05,
 
 def main(argv: list[str] | None = None) -> int:
     """The demo's child processes."""
-    p = argparse.ArgumentParser(prog="python -m tracktui.tui.demo")
+    p = argparse.ArgumentParser(prog="python -m tracktui.cli.demo")
     p.add_argument("--dir")
     p.add_argument("--finished", action="store_true", help="write the finished runs, then exit")
     p.add_argument("--live-steps", type=int, default=20_000)

@@ -7,8 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from tracktui.cli.demo import seed_store
 from tracktui.store import Reader
-from tracktui.tui.demo import seed_store
 
 
 def test_demo_writes_finished_runs_and_a_live_one(tmp_path: Path) -> None:
@@ -42,9 +42,13 @@ def test_demo_writes_finished_runs_and_a_live_one(tmp_path: Path) -> None:
         assert [s for s, _ in epochs] == [100, 200, 300]
         lines = [line for _, _, _, line in r.logs(live.id)]
         assert any("epoch 1:" in line for line in lines) and any("\x1b[32m" in line for line in lines)
+        # issue 13 scope 4: the live run's progress bar reaches the Logs tab (each epoch's bar, as tqdm leaves
+        # it), and its val/loss is summarised by the minimum although val/* is declared without a summary
+        assert any(line.startswith("epoch 3 100/100 [" + "#" * 30 + "]") for line in lines), lines[:20]
+        assert set(live.summary["val/loss"]) == {"min"} and set(live.summary["val/acc"]) == {"max"}
 
 
 def test_demo_command_line_help() -> None:
-    out = subprocess.run([sys.executable, "-m", "tracktui.tui.demo", "--help"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "tracktui.cli.demo", "--help"], capture_output=True,
                          text=True)
     assert out.returncode == 0 and "--live-steps" in out.stdout

@@ -1,0 +1,104 @@
+"""Shared mode without a network filesystem: forced by init(settings=...) or TRACKTUI_SHARED=1 on a local
+directory (same code path as on NFS), read through Api and the Reader; the segment format's checks."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import tracktui
+from tracktui.store import segments, shared
+from tracktui.store.reader import Reader
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("TRACKTUI_SHARED", raising=False)
+    yield
+    shared._overrides.clear()
+    shared._detected.clear()
+
+
+def test_init_setting_forces_shared_mode_and_everything_round_trips(tmp_path):
+    store = tmp_path / "store"
+    run = tracktui.init(project="p", dir=str(store), config={"lr": 0.5}, settings={"shared": True})
+    values = [1.5, float("nan"), float("inf"), float("-inf"), -0.0, "text", 7]
+    for step, v in enumerate(values):
+        run.log({"v": v}, step=step)
+    run.log({"sys_like": 1.0}, step=len(values))
+    run.summary["best"] = 1.5
+    run.finish()
+    assert (store / shared.MARKER).is_file()
+    assert not list(store.rglob("tracktui.db*"))  # no SQLite on the store root
+    shared._overrides.clear()
+    shared._detected.clear()
+    assert shared.is_shared(store)  # another process, without the setting: the marker says so
+    with Reader(store) as r:
+        (rec,) = r.runs()
+        assert rec.state == "finished" and rec.config == {"lr": 0.5} and rec.summary["best"] == 1.5
+        got = [v for _, v in r.history(rec.id, ["v"])["v"]]
+    assert got[0] == 1.5 and math.isnan(got[1]) and got[2] == math.inf and got[3] == -math.inf
+    assert got[4] == 0.0 and math.copysign(1, got[4]) == -1 and got[5:] == ["text", 7]
+    assert [x.id for x in tracktui.Api(dir=str(store)).runs()] == [rec.id]  # the Api reads the cache too
+
+
+def test_env_forces_shared_mode(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKTUI_SHARED", "1")
+    store = tmp_path / "s"
+    run = tracktui.init(project="p", dir=str(store))
+    run.log({"a": 1})
+    run.finish()
+    assert list((store / shared.SEGMENTS_DIR).rglob("*.seg"))
+    with Reader(store) as r:
+        assert len(r.runs()) == 1
+
+
+def test_segment_lines_carry_a_checksum():
+    enc = segments.encode_record(("log", "r", 1.0, "stdout", "hello\nworld \x1b[31m"))
+    data = segments._header() + segments.line(3, enc)
+    parsed = segments.parse(data)
+    assert parsed.version == segments.VERSION and parsed.bad == 0
+    assert parsed.records == [(3, ("log", "r", 1.0, "stdout", "hello\nworld \x1b[31m"))]
+    for i in range(len(segments._header()), len(data) - 1):  # any one byte changed: skipped, never misread
+        bad = bytearray(data)
+        bad[i] ^= 0x20
+        p = segments.parse(bytes(bad))
+        assert p.records in ([], parsed.records) and (p.records == [] or p.bad == 0)
+    assert segments.parse(b"not a segment\n").version is None
+    assert segments.parse(b"tracktui-segment 2\n" + segments.line(0, enc)).records == []
+
+
+def test_a_writer_merges_its_own_small_segments(tmp_path):
+    store = tmp_path / "store"
+    run = tracktui.init(project="p", dir=str(store), settings={"shared": True})
+    w = run._writer_for_this_process()
+    for step in range(2 * segments.SELF_COMPACT_EVERY + 20):
+        run.log({"x": step * 2}, step=step)
+        assert w.flush(30)  # one publication each
+    run.finish()
+    (wdir,) = [d for _, d in segments.writer_dirs(store)]
+    files = segments.seg_files(wdir)
+    assert len(files) < 40, [f.path.name for f in files]
+    with Reader(store) as r:
+        (rec,) = r.runs()
+        assert r.history(rec.id, ["x"])["x"] == [(s, s * 2) for s in range(2 * segments.SELF_COMPACT_EVERY + 20)]
+
+
+def test_a_quiet_writer_is_looked_at_less_often_but_not_forgotten(tmp_path, monkeypatch):
+    store = tmp_path / "store"
+    run = tracktui.init(project="p", dir=str(store), settings={"shared": True})
+    run.log({"x": 1}, step=0)
+    run.finish()
+    cache = tmp_path / "c"
+    seen: dict[str, list[float]] = {}
+    assert segments.fold(store, cache, seen=seen).records > 0
+    (key,) = seen
+    seen[key][0] -= segments.QUIET_AFTER + 1  # nothing new for a minute: quiet
+    (_, d), = segments.writer_dirs(store)
+    n = len(segments.seg_files(d))
+    late = segments.line(n, segments.encode_record(("log", run.id, 1.0, "stdout", "late line")))
+    segments.publish_file(d, segments._seg_name(n, n), segments._header() + late)
+    assert segments.fold(store, cache, seen=seen).records == 0  # looked at a moment ago
+    seen[key][1] -= segments.QUIET_EVERY + 1
+    assert segments.fold(store, cache, seen=seen).records == 1  # and again after QUIET_EVERY
