@@ -2,9 +2,9 @@
 
 Each is a NamedTuple (a tuple, so the writer's handlers unpack them and the queue stays cheap) whose `op`
 is filled in by the constructor: `History(run_id, step, ts, items)` is the tuple
-("history", run_id, step, ts, items, False). The writer dispatches on `op` (HANDLERS in writer.py); the spool
-writes and reads them back by type name (spool.py). Plain tuples of the same shape are still accepted (a
-spool written before these types, or a record type another module registers).
+("history", run_id, step, ts, items, False). The writer dispatches on `op` (HANDLERS in writer.py). The
+spool and the shared mode's segment files write them as the plain tuples they are (their on-disk format does
+not change), so records read back from disk are plain tuples of the same shape, which every handler takes.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ class Sync(_Sync):
 
 Record = tuple[Any, ...]  # any of the above (or a plain tuple of the same shape)
 
-# name -> type, for the spool (records are written with their type's name and made again from it)
+# name -> type: what the spool writes as a plain tuple
 TYPES: dict[str, type[tuple[Any, ...]]] = {
     t.__name__: t for t in (RunFields, History, System, LogLine, LogTrim, FileRecord, Media)
 }

@@ -25,7 +25,7 @@ from typing import Any
 
 from .location import StoreURL
 from .paths import default_root
-from .records import TYPES as _RECORD_TYPES
+from .records import TYPES as _RECORD_TYPES  # written as plain tuples: segment files share this format
 from .records import Record
 
 ENV_DIR = "TRACKTUI_SPOOL_DIR"
@@ -74,10 +74,8 @@ def _enc(obj: Any) -> Any:
         return obj if obj - obj == 0.0 and not (obj == 0.0 and str(obj)[0] == "-") else {"$f": repr(obj)}
     if t is list:
         return [_enc(x) for x in obj]
-    if t is tuple:
+    if t is tuple or _RECORD_TYPES.get(t.__name__) is t:  # a typed record (records.py) is written as its tuple
         return {"$t": [_enc(x) for x in obj]}
-    if _RECORD_TYPES.get(t.__name__) is t:  # a typed record (records.py): made again from its type's name
-        return {"$r": t.__name__, "v": [_enc(x) for x in obj]}
     if t is dict:
         return {"$m": [[_enc(k), _enc(v)] for k, v in obj.items()]}
     if t is bytes or t is bytearray or t is memoryview:
@@ -94,8 +92,6 @@ def _dec(obj: Any) -> Any:
         return obj
     if "$t" in obj:
         return tuple(_dec(x) for x in obj["$t"])
-    if "$r" in obj:
-        return _RECORD_TYPES[obj["$r"]]._make(_dec(x) for x in obj["v"])  # type: ignore[attr-defined]
     if "$m" in obj:
         return {_dec(k): _dec(v) for k, v in obj["$m"]}
     if "$f" in obj:
