@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from tracktui.store import codec
+from tracktui.store.records import LogLine
 
 from .term import termlog
 from .warn import lost, warn_once
@@ -76,5 +77,5 @@ def alert(run: Any, title: Any, text: Any, level: Any = None, wait_duration: Any
 def event(run: Any, level: str, title: str, text: str, ts: float | None = None) -> None:
     """Store a line on run's alert stream (no printing, no throttling)."""
     if not run._finished:
-        run._put(("log", run.id, time.time() if ts is None else ts, codec.ALERT_STREAM,
-                  codec.alert_line(level, title, text)))
+        run._put(LogLine(run.id, time.time() if ts is None else ts, codec.ALERT_STREAM,
+                         codec.alert_line(level, title, text)))

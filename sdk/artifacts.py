@@ -424,7 +424,7 @@ class _BlobSink:
     def flush(self) -> None:
         if self.pending:
             batch, self.pending, self.bytes = self.pending, [], 0
-            self.writer.execute_now(lambda conn: sart.put_blobs(conn, batch))
+            self.writer.artifact_put_blobs(batch)
 
 
 def _store_file(sink: _BlobSink, path: str, local_path: str) -> sart.FileRow:
@@ -479,9 +479,9 @@ def _clean_aliases(aliases: Any) -> list[str]:
 def _store(run: Any, artifact: Artifact, aliases: list[str], producer: str | None) -> sart.VersionRow:
     writer = run._writer_for_this_process()
     rows = _file_rows(writer, artifact)
-    return writer.execute_now(lambda conn: sart.log_version(
-        conn, project=run.project, name=artifact._base_name, type=artifact.type, files=rows,
-        description=artifact.description, metadata=artifact.metadata, aliases=aliases, run_id=producer))
+    return writer.artifact_log_version(
+        project=run.project, name=artifact._base_name, type=artifact.type, files=rows,
+        description=artifact.description, metadata=artifact.metadata, aliases=aliases, run_id=producer)
 
 
 def _as_artifact(artifact_or_path: Any, name: str | None, type: str | None) -> Artifact:
@@ -539,11 +539,11 @@ def use_artifact(run: Any, artifact_or_name: Any, type: str | None = None,
         assert row is not None
     else:
         project, name, tag = sart.parse_ref(artifact_or_name)
-        row = writer.execute_now(lambda conn: sart.resolve(conn, project or run.project, name, tag))
+        row = writer.artifact_resolve(project or run.project, name, tag)
     if type is not None and row.type != type:
         raise ValueError(f"artifact {row.name}:v{row.version} has type {row.type!r}, not {type!r}")
     try:
-        writer.execute_now(lambda conn: sart.use_version(conn, run.id, row.id))
+        writer.artifact_use(run.id, row.id)
     except Exception as e:  # noqa: BLE001 - the script gets its artifact; the lineage is what is lost
         lost(f"use_artifact:{type_name(e)}", f"tracktui: recording that run {run.name} used "
                                              f"{row.name}:v{row.version} failed ({e})")

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tracktui.store.records import FileRecord
+
 from .hooks import on_finish
 from .warn import lost, warn_once
 
@@ -73,7 +75,7 @@ def _store_one(run: Any, path: str, name: str, seen: dict[str, tuple[float, int]
         return False
     if seen is not None:
         seen[path] = stamp
-    run._put(("file", run.id, name, data))
+    run._put(FileRecord(run.id, name, data))
     return True
 
 

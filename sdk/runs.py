@@ -13,6 +13,7 @@ from typing import Any
 
 from tracktui.store import codec
 from tracktui.store.codec import FINITE, MEDIA
+from tracktui.store.records import History, Record, RunFields
 from tracktui.store.writer import Writer
 
 from . import values
@@ -100,7 +101,7 @@ class Run(RunCompat):
             w.attach(self.id, self._state_update)
         return w
 
-    def _put(self, record: tuple[Any, ...]) -> None:
+    def _put(self, record: Record) -> None:
         w = self._writer
         if w is None or w.closed:
             w = self._writer_for_this_process()
@@ -122,7 +123,7 @@ class Run(RunCompat):
 
     def _config_changed(self, data: dict[str, Any]) -> None:
         if not self._finished:
-            self._put(("run", self.id, {"config": codec.dumps(data)}))
+            self._put(RunFields(self.id, {"config": codec.dumps(data)}))
 
     # ------------------------------------------------------------ logging
 
@@ -195,7 +196,7 @@ class Run(RunCompat):
         else:
             summary._data.update(logged)
         summary.dirty = True
-        self._put(("history", self.id, step, time.time(), items, False))
+        self._put(History(self.id, step, time.time(), items, False))
         self._next = step + 1
         if step > self._max_step:
             self._max_step = step
@@ -255,7 +256,7 @@ class Run(RunCompat):
         items = [(k, e[0], e[1], e[2]) for k, e in pending.items()]
         if any(e[1] == MEDIA for e in pending.values()):
             items = self._store_media(items, step)
-        self._put(("history", self.id, step, time.time(), items, step <= self._max_step))
+        self._put(History(self.id, step, time.time(), items, step <= self._max_step))
         self._pending = {}
         self._pending_step = None
         if step >= self._next:
@@ -310,7 +311,7 @@ class Run(RunCompat):
             self.summary.set_defs(self._defs)
             defs = codec.dumps(self._defs)
         if not self._finished:
-            self._put(("run", self.id, {"metric_defs": defs}))
+            self._put(RunFields(self.id, {"metric_defs": defs}))
         return m
 
     # ------------------------------------------------------------ files and lifecycle
@@ -354,7 +355,7 @@ class Run(RunCompat):
             if owner:
                 self.finish_timeout = _timeout  # hooks (capture threads) keep within it
                 run_finish_hooks(self)
-                w.put(("run", self.id, self._end_fields(exit_code, _state, _error)))
+                w.put(RunFields(self.id, self._end_fields(exit_code, _state, _error)))
             w.detach(self.id)
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not w.flush(left):

@@ -15,9 +15,11 @@ Tables (schema version 2):
 - blob_chunks: a file bigger than one chunk is kept as chunks, each a row of `blobs` (content-addressed like
   any other bytes); the file's own sha256 names the whole content. A file of one chunk is a plain blob.
 
-Every write runs in its own short `BEGIN IMMEDIATE` transaction on the writer's connection (the SDK calls
-these functions through `Writer.execute_now`), so a checkpoint of gigabytes goes in chunk by chunk while the
-writer thread keeps committing metrics between chunks. Reads take a Reader (or a connection).
+Every write runs in its own short write transaction on the writer's connection (the SDK calls them through
+the Writer's artifact_* methods), so a checkpoint of gigabytes goes in chunk by chunk while the writer thread
+keeps committing metrics between chunks. Reads take a Reader (or a connection and its engine). The SQL is the
+common ground of both engines (SQLite and PostgreSQL); what differs (transactions, the per-artifact lock that
+numbers versions on a server shared by many writers, a missing table) goes through the engine.
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import codec
+from .engine import SQLITE, Engine
 
 CHUNK_BYTES = 16 << 20  # bytes of one chunk of a big file (also what is held in memory at once)
 LATEST = "latest"
@@ -81,15 +83,20 @@ class VersionRow:
 Query = Callable[[str, Sequence[Any]], list[Any]]
 
 
-def _query(source: Any) -> Query:
-    """A query function over a Reader or a connection; a store older than these tables reads as empty."""
-    run = source._all if hasattr(source, "_all") else (lambda sql, p: source.execute(sql, p).fetchall())
+def _query(source: Any, engine: Engine | None = None) -> Query:
+    """A query function over a Reader or a connection (of engine: SQLite unless said); a store older than
+    these tables reads as empty."""
+    if hasattr(source, "_all"):
+        run, engine = source._all, source.engine
+    else:
+        run = lambda sql, p: source.execute(sql, p).fetchall()  # noqa: E731
+    eng = engine or SQLITE
 
     def q(sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
             return run(sql, params)
-        except sqlite3.OperationalError as e:
-            if "no such table" in str(e):
+        except Exception as e:
+            if eng.missing_table(e):
                 return []
             raise
 
@@ -120,27 +127,27 @@ def parse_ref(ref: str) -> tuple[str | None, str, str]:
 # ---------------------------------------------------------------- writing (on the writer's connection)
 
 
-def _transaction(conn: sqlite3.Connection, fn: Callable[[], Any]) -> Any:
-    conn.execute("BEGIN IMMEDIATE")
+def _transaction(conn: Any, engine: Engine, fn: Callable[[], Any]) -> Any:
+    engine.begin(conn)
     try:
         out = fn()
-        conn.execute("COMMIT")
+        engine.commit(conn)
         return out
     except BaseException:
-        conn.execute("ROLLBACK")
+        engine.rollback(conn)
         raise
 
 
-def put_blobs(conn: sqlite3.Connection, blobs: Sequence[tuple[str, bytes]]) -> None:
+def put_blobs(conn: Any, blobs: Sequence[tuple[str, bytes]], engine: Engine = SQLITE) -> None:
     """Store bytes (sha256, data) once each, in one transaction."""
-    _transaction(conn, lambda: conn.executemany(
+    _transaction(conn, engine, lambda: conn.executemany(
         "INSERT INTO blobs(sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         [(sha, len(data), data) for sha, data in blobs]))
 
 
-def log_version(conn: sqlite3.Connection, *, project: str, name: str, type: str, files: Sequence[FileRow],
+def log_version(conn: Any, *, project: str, name: str, type: str, files: Sequence[FileRow],
                 description: str | None, metadata: dict[str, Any] | None, aliases: Sequence[str],
-                run_id: str | None) -> VersionRow:
+                run_id: str | None, engine: Engine = SQLITE) -> VersionRow:
     """Record a version of project/name with these files (their bytes already stored) and move aliases to it.
 
     The same manifest as an existing version finds that version (aliases are still added). Raises
@@ -149,6 +156,7 @@ def log_version(conn: sqlite3.Connection, *, project: str, name: str, type: str,
 
     def write() -> tuple[int, bool]:
         now = time.time()
+        engine.lock_artifact(conn, project, name)  # versions are numbered one writer at a time
         conn.execute("INSERT INTO artifacts(project, name, type, created_at) VALUES (?, ?, ?, ?) "
                      "ON CONFLICT(project, name) DO NOTHING", (project, name, type, now))
         art_id, old_type = conn.execute("SELECT id, type FROM artifacts WHERE project = ? AND name = ?",
@@ -189,17 +197,17 @@ def log_version(conn: sqlite3.Connection, *, project: str, name: str, type: str,
                          "ON CONFLICT DO NOTHING", (run_id, vid, now))
         return vid, created
 
-    vid, created = _transaction(conn, write)
-    out = version(conn, vid)
+    vid, created = _transaction(conn, engine, write)
+    out = version(conn, vid, engine)
     if out is None:  # cannot happen: the row was committed above
         raise ArtifactNotFound(f"version {vid} of artifact {name!r} vanished")
     out.created = created
     return out
 
 
-def use_version(conn: sqlite3.Connection, run_id: str, version_id: int) -> None:
+def use_version(conn: Any, run_id: str, version_id: int, engine: Engine = SQLITE) -> None:
     """Record that run_id used a version (once per run and version)."""
-    _transaction(conn, lambda: conn.execute(
+    _transaction(conn, engine, lambda: conn.execute(
         "INSERT INTO artifact_runs(run_id, role, version_id, at) VALUES (?, 'used', ?, ?) ON CONFLICT DO NOTHING",
         (run_id, version_id, time.time())))
 
@@ -208,22 +216,29 @@ def use_version(conn: sqlite3.Connection, run_id: str, version_id: int) -> None:
 
 _VERSION_SELECT = (
     "SELECT v.id, a.project, a.name, a.type, v.version, v.digest, v.description, v.metadata, v.size, "
-    "v.file_count, v.run_id, v.created_at, "
-    "(SELECT json_group_array(alias) FROM artifact_aliases WHERE version_id = v.id) "
+    "v.file_count, v.run_id, v.created_at "
     "FROM artifact_versions v JOIN artifacts a ON a.id = v.artifact_id "
 )
 
 
-def _version(row: Sequence[Any]) -> VersionRow:
-    aliases = sorted(json.loads(row[12] or "[]"), key=lambda a: (a != LATEST, a))
-    return VersionRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], codec.loads(row[7]) or {},
-                      row[8], row[9], row[10], row[11], aliases)
+def _versions(q: Query, rows: Sequence[Sequence[Any]]) -> list[VersionRow]:
+    """VersionRows for rows of _VERSION_SELECT, their aliases read with one more query (per 500 versions)."""
+    ids = [r[0] for r in rows]
+    aliases: dict[int, list[str]] = {}
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        for vid, alias in q(f"SELECT version_id, alias FROM artifact_aliases WHERE version_id IN "
+                            f"({', '.join('?' * len(part))})", part):
+            aliases.setdefault(vid, []).append(alias)
+    return [VersionRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], codec.loads(r[7]) or {}, r[8], r[9], r[10],
+                       r[11], sorted(aliases.get(r[0], []), key=lambda a: (a != LATEST, a))) for r in rows]
 
 
-def version(source: Any, version_id: int) -> VersionRow | None:
+def version(source: Any, version_id: int, engine: Engine | None = None) -> VersionRow | None:
     """A version by its id."""
-    rows = _query(source)(_VERSION_SELECT + "WHERE v.id = ?", (version_id,))
-    return _version(rows[0]) if rows else None
+    q = _query(source, engine)
+    rows = q(_VERSION_SELECT + "WHERE v.id = ?", (version_id,))
+    return _versions(q, rows)[0] if rows else None
 
 
 def projects_with(source: Any, name: str) -> list[str]:
@@ -231,9 +246,9 @@ def projects_with(source: Any, name: str) -> list[str]:
     return [r[0] for r in _query(source)("SELECT project FROM artifacts WHERE name = ? ORDER BY project", (name,))]
 
 
-def resolve(source: Any, project: str, name: str, tag: str = LATEST) -> VersionRow:
+def resolve(source: Any, project: str, name: str, tag: str = LATEST, engine: Engine | None = None) -> VersionRow:
     """The version of project/name that tag names: "v3", an alias, or "latest". Raises ArtifactNotFound."""
-    q = _query(source)
+    q = _query(source, engine)
     art = q("SELECT id FROM artifacts WHERE project = ? AND name = ?", (project, name))
     if not art:
         raise ArtifactNotFound(f"no artifact {name!r} in project {project!r}")
@@ -245,7 +260,7 @@ def resolve(source: Any, project: str, name: str, tag: str = LATEST) -> VersionR
                  "WHERE artifact_id = ? AND alias = ?)", (art[0][0], tag))
     if not rows:
         raise ArtifactNotFound(f"artifact {name!r} of project {project!r} has no version or alias {tag!r}")
-    return _version(rows[0])
+    return _versions(q, rows)[0]
 
 
 def versions(source: Any, project: str | None = None, name: str | None = None,
@@ -258,14 +273,15 @@ def versions(source: Any, project: str | None = None, name: str | None = None,
             params.append(value)
     sql = _VERSION_SELECT + (f"WHERE {' AND '.join(where)} " if where else "")
     sql += "ORDER BY a.project, a.name, v.version DESC"
-    return [_version(r) for r in _query(source)(sql, params)]
+    q = _query(source)
+    return _versions(q, q(sql, params))
 
 
 def _by_run(source: Any, run_id: str, role: str) -> list[VersionRow]:
-    rows = _query(source)(
-        _VERSION_SELECT + "JOIN artifact_runs u ON u.version_id = v.id WHERE u.run_id = ? AND u.role = ? "
-        "ORDER BY u.at, v.id", (run_id, role))
-    return [_version(r) for r in rows]
+    q = _query(source)
+    rows = q(_VERSION_SELECT + "JOIN artifact_runs u ON u.version_id = v.id WHERE u.run_id = ? AND u.role = ? "
+             "ORDER BY u.at, v.id", (run_id, role))
+    return _versions(q, rows)
 
 
 def logged_by_run(source: Any, run_id: str) -> list[VersionRow]:

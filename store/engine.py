@@ -94,6 +94,27 @@ class Engine:
         """Exceptions a failed read may raise (the app shows them and polls again)."""
         return (sqlite3.Error,)
 
+    # ------------------------------------------------------------ waiting for a change (Reader.wait_for_change)
+
+    listens = False  # True: listen() and wait_notify() (PostgreSQL); False: the reader polls data_version()
+
+    def data_version(self, conn: Any) -> int:
+        """A number that changes when another connection commits to the store (SQLite's PRAGMA data_version:
+        a few microseconds, no read transaction left open)."""
+        return conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def listen(self, target: Target) -> Any:
+        """A connection of its own that receives the writers' notifications (engines that listen)."""
+        raise NotImplementedError
+
+    def wait_notify(self, listener: Any, timeout: float) -> bool:
+        """Whether a notification came within timeout seconds (the ones queued behind it are taken too)."""
+        raise NotImplementedError
+
+    def missing_table(self, e: BaseException) -> bool:
+        """Whether a failed read failed because a table is not there (a store older than the query)."""
+        return isinstance(e, sqlite3.OperationalError) and "no such table" in str(e)
+
     # ------------------------------------------------------------ hooks inside a write transaction
 
     def lock_revs(self, conn: Any) -> None:
@@ -101,6 +122,9 @@ class Engine:
 
     def lock_run(self, conn: Any, run_id: str) -> None:
         """Before a run's log lines are numbered (SQLite: one writer at a time already)."""
+
+    def lock_artifact(self, conn: Any, project: str, name: str) -> None:
+        """Before an artifact's next version is numbered (SQLite: one writer at a time already)."""
 
     def notify(self, conn: Any) -> None:
         """Tell listening readers that runs changed (PostgreSQL's NOTIFY; SQLite readers poll)."""

@@ -21,6 +21,7 @@ from .procinfo import hostname, process_alive
 from .schema import ROLLUP_SHIFT, StoreError
 from .writer import HEARTBEAT_INTERVAL
 
+POLL = 0.05  # seconds between two looks at SQLite's data_version in wait_for_change
 STALE_AFTER = 6 * HEARTBEAT_INTERVAL  # a running run on another host whose heartbeat is older is crashed
 STATES = ("running", "finished", "failed", "killed", "crashed")
 _MAX_INT = (1 << 63) - 1  # SQLite's largest INTEGER: steps go up to it
@@ -131,6 +132,8 @@ class Reader:
         self.root = shared.reader_root(self.root)  # a shared root reads its folded local cache
         self.engine = engine_for(self.root)
         self._conn: Any = None
+        self._listener: Any = None  # PostgreSQL: the LISTEN connection of wait_for_change
+        self._seen: Any = None  # SQLite: the data_version wait_for_change last reported
 
     @property
     def exists(self) -> bool:
@@ -162,8 +165,45 @@ class Reader:
             conn.close()
             raise StoreError(f"reading the tracktui store {self.root} failed: {' '.join(str(e).split())[:300]}") from e
 
+    def wait_for_change(self, timeout: float) -> bool:
+        """Wait until a writer commits to the store, at most timeout seconds; True when one did.
+
+        The first call (and the first after close()) returns True at once: it starts watching, and the caller
+        reads what is there. Each later call reports the commits made since the previous call returned (none
+        is missed: a commit between two calls makes the next one return True at once). PostgreSQL: LISTEN on
+        a connection of its own (every writer batch NOTIFYs), raising StoreError when the server is away;
+        SQLite: PRAGMA data_version on the reader's connection, looked at every POLL seconds."""
+        if self.engine.listens:
+            if self._listener is None:
+                self._listener = self.engine.listen(self.root)
+                return True
+            try:
+                return self.engine.wait_notify(self._listener, timeout)
+            except self.engine.read_errors() as e:
+                listener, self._listener = self._listener, None
+                listener.close()
+                raise StoreError(f"waiting for changes in the tracktui store {self.root} failed: "
+                                 f"{' '.join(str(e).split())[:300]}") from e
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            conn = self._connection()
+            now = None if conn is None else (id(conn), self.engine.data_version(conn))
+            if self._seen is None or now != self._seen:
+                first = self._seen is None
+                self._seen = now if now is not None else ("absent",)
+                if first or now is not None:
+                    return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(POLL if conn is not None else 5 * POLL, left))
+
     def close(self) -> None:
         """Let go of the connection (a later call opens one again)."""
+        self._seen = None
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            listener.close()
         if self._conn is not None:
             conn, self._conn = self._conn, None
             self.engine.release_reader(conn)

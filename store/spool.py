@@ -25,13 +25,13 @@ from typing import Any
 
 from .location import StoreURL
 from .paths import default_root
+from .records import TYPES as _RECORD_TYPES  # written as plain tuples: segment files share this format
+from .records import Record
 
 ENV_DIR = "TRACKTUI_SPOOL_DIR"
 ENV_MAX = "TRACKTUI_SPOOL_MAX_MB"
 DEFAULT_MAX_MB = 1024
 SUFFIX = ".spool"
-
-Record = tuple[Any, ...]
 
 
 class Unspoolable(Exception):
@@ -74,7 +74,7 @@ def _enc(obj: Any) -> Any:
         return obj if obj - obj == 0.0 and not (obj == 0.0 and str(obj)[0] == "-") else {"$f": repr(obj)}
     if t is list:
         return [_enc(x) for x in obj]
-    if t is tuple:
+    if t is tuple or _RECORD_TYPES.get(t.__name__) is t:  # a typed record (records.py) is written as its tuple
         return {"$t": [_enc(x) for x in obj]}
     if t is dict:
         return {"$m": [[_enc(k), _enc(v)] for k, v in obj.items()]}

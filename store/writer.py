@@ -1,8 +1,9 @@
 """The writer: one per process and store, a bounded queue drained by one thread into one connection.
 
-Callers `put()` records (tuples whose first element names a handler in HANDLERS); the thread commits
-them in `BEGIN IMMEDIATE` batches at least every BATCH_INTERVAL seconds. A full queue makes `put()` wait
-(back-pressure, never dropped data); a dead writer thread makes `put()` write inline.
+Callers `put()` records (the typed tuples of records.py, whose first field `op` names a handler in
+HANDLERS); the thread commits them in `BEGIN IMMEDIATE` batches at least every BATCH_INTERVAL seconds. A
+full queue makes `put()` wait (back-pressure, never dropped data); a dead writer thread makes `put()` write
+inline.
 
 No record can stop the writer. A batch that fails for a reason of the store (locked, disk full, I/O) stays
 queued and is retried with a growing pause until it goes through. A batch that fails for any other reason
@@ -25,6 +26,7 @@ from . import report
 from .codec import NEG_INF, NEG_ZERO
 from .engine import SQLITE, Engine, engine_for
 from .location import StoreURL, Target, resolve_store
+from .records import History, Record, RunFields, Sync
 from .schema import ROLLUP_SHIFT
 
 BATCH_INTERVAL = 0.5  # seconds between commits at most
@@ -37,9 +39,10 @@ BATCH_SECONDS = 0.2  # a batch holds what the writer commits in about this long:
 #                      the batch in flight plus the one queued behind it (README: "How much a kill -9 loses")
 RETRY_PAUSES = (0.25, 0.5, 1.0, 2.0, 4.0)  # seconds before retrying a batch the store refused; then the last
 
-PROBE_PAUSES = (0.5, 1.0, 2.0, 4.0)  # seconds between attempts to reach a remote store that is away
+PROBE_PAUSES = (0.5, 1.0, 2.0, 4.0)
+# records of the first batch sent from the spool (doubled while the store takes them)
+RECOVERY_CHUNK = 256  # seconds between attempts to reach a remote store that is away
 
-Record = tuple[Any, ...]
 Handler = Callable[["Batch", list[Record]], None]
 
 RUN_COLUMNS = {
@@ -100,7 +103,7 @@ class Batch:
 
 
 def _write_history(batch: Batch, records: list[Record]) -> None:
-    """("history", run_id, step, ts, [(key, value, kind, text), ...], rewrite)
+    """records.History: (op, run_id, step, ts, [(key, value, kind, text), ...], rewrite)
 
     The rollup of new steps is folded here, point by point, and merged into history_rollup; a record that
     rewrites steps (rewrite=True: a step at or below one already logged) has its buckets recomputed from
@@ -200,7 +203,7 @@ def _update_rollup(conn: Any, metric_ids: list[int], buckets: list[int]) -> None
 
 
 def _write_system(batch: Batch, records: list[Record]) -> None:
-    """("system", run_id, ts, [(key, value), ...][, host]): time-keyed samples of the node named host
+    """records.System: (op, run_id, ts, [(key, value), ...], host): time-keyed samples of the node named host
     (a record without one, or with '', is read as sampled on the run's own host)."""
     rows = []
     for record in records:
@@ -219,7 +222,7 @@ def _write_system(batch: Batch, records: list[Record]) -> None:
 
 
 def _write_logs(batch: Batch, records: list[Record]) -> None:
-    """("log", run_id, ts, stream, line): console lines, numbered per run after the run's last stored line
+    """records.LogLine: (op, run_id, ts, stream, line): console lines, numbered per run after the run's last stored line
     (under a per-run lock on PostgreSQL, so several writers of one run agree)."""
     conn = batch.conn
     by_run: dict[str, list[Record]] = {}
@@ -234,7 +237,7 @@ def _write_logs(batch: Batch, records: list[Record]) -> None:
 
 
 def _trim_logs(batch: Batch, records: list[Record]) -> None:
-    """("log_trim", run_id, marker, keep): delete the stored lines between the marker and the last keep
+    """records.LogTrim: (op, run_id, marker, keep): delete the stored lines between the marker and the last keep
     (console capture past its cap keeps the head, the marker line and a tail window)."""
     last: dict[str, tuple[str, int]] = {}
     for _, run_id, marker, keep in records:
@@ -252,7 +255,8 @@ def _trim_logs(batch: Batch, records: list[Record]) -> None:
 
 
 def _write_files(batch: Batch, records: list[Record]) -> None:
-    """("file", run_id, name, data): a file attached to a run (a later one of the same name replaces it)."""
+    """records.FileRecord: (op, run_id, name, data): a file attached to a run (a later one of the same name
+    replaces it)."""
     for _, run_id, name, data in records:
         digest = batch.put_blob(data)
         batch.conn.execute(
@@ -264,13 +268,13 @@ def _write_files(batch: Batch, records: list[Record]) -> None:
 
 
 def _write_run(batch: Batch, records: list[Record]) -> None:
-    """("run", run_id, {column: value}): update columns of a run row."""
+    """records.RunFields: (op, run_id, {column: value}): update columns of a run row."""
     for _, run_id, fields in records:
         batch.update_run(run_id, **fields)
 
 
 def _write_sync(batch: Batch, records: list[Record]) -> None:
-    """("sync", event): set once everything before it is committed (see Writer.flush)."""
+    """records.Sync: (op, event): set once everything before it is committed (see Writer.flush)."""
 
 
 def _transient(e: BaseException, engine: Engine = SQLITE) -> bool:
@@ -401,7 +405,9 @@ def write_batch(conn: Any, engine: Engine, metric_ids: dict[tuple[str, str], dic
         for run_id, fields in (state or {}).items():
             batch.update_run(run_id, **fields)
         if batch.run_updates:
-            apply_run_updates(conn, batch.run_updates, engine)
+            apply_run_updates(conn, batch.run_updates, engine)  # NOTIFYs
+        elif any(op != "sync" for op in by_op):
+            engine.notify(conn)  # listening readers wake for log lines and files too
         if stream is not None and upto is not None:
             engine.save_progress(conn, stream, upto)
         engine.commit(conn)
@@ -574,6 +580,32 @@ class Writer:
 
         self.execute_now(update)
 
+    # ------------------------------------------------------------ artifacts (store/artifacts.py), now
+
+    def artifact_put_blobs(self, blobs: Sequence[tuple[str, bytes]]) -> None:
+        """Store bytes (sha256, data) once each, in a transaction of their own."""
+        from . import artifacts
+
+        self.execute_now(lambda conn: artifacts.put_blobs(conn, blobs, self.engine))
+
+    def artifact_log_version(self, **fields: Any) -> Any:
+        """Record a version of an artifact (store.artifacts.log_version's keywords); its VersionRow."""
+        from . import artifacts
+
+        return self.execute_now(lambda conn: artifacts.log_version(conn, engine=self.engine, **fields))
+
+    def artifact_resolve(self, project: str, name: str, tag: str) -> Any:
+        """The VersionRow a reference names, read on the writer's connection (sees what this writer stored)."""
+        from . import artifacts
+
+        return self.execute_now(lambda conn: artifacts.resolve(conn, project, name, tag, self.engine))
+
+    def artifact_use(self, run_id: str, version_id: int) -> None:
+        """Record that a run used a version."""
+        from . import artifacts
+
+        self.execute_now(lambda conn: artifacts.use_version(conn, run_id, version_id, self.engine))
+
     def detach(self, run_id: str) -> None:
         """Stop asking this run for state updates."""
         self._state_fns.pop(run_id, None)
@@ -587,7 +619,7 @@ class Writer:
             self._write_pending()
             return True
         done = threading.Event()
-        self._queue.append(("sync", done))
+        self._queue.append(Sync(done))
         self._wake.set()
         deadline = None if timeout is None else time.monotonic() + timeout
         while not done.wait(0.05):
@@ -765,16 +797,25 @@ class Writer:
         if sp is None or not sp.count:
             return
         done = self.engine.progress(self.conn, self.stream) or 0
-        chunk: list[tuple[int, Record]] = []
-        for pos, rec in sp.read():
-            if pos < done:
-                continue
-            chunk.append((pos, rec))
-            if len(chunk) >= self.max_queued:
+        size = min(self.max_queued, RECOVERY_CHUNK)  # small first: a store that still refuses fails fast
+        while True:  # passes over the file until one finds nothing new (records spooled meanwhile)
+            sent = False
+            chunk: list[tuple[int, Record]] = []
+            for pos, rec in sp.read():
+                if pos < done:
+                    continue
+                chunk.append((pos, rec))
+                if len(chunk) >= size:
+                    self._send_positioned(chunk)
+                    done, chunk, sent = chunk[-1][0] + 1, [], True
+                    size = min(self.max_queued, size * 2)
+                    if len(self._queue) >= WAKE_AT:
+                        self._spool_queue()  # the script keeps logging while the spool is replayed
+            if chunk:
                 self._send_positioned(chunk)
-                chunk = []
-        if chunk:
-            self._send_positioned(chunk)
+                done, sent = chunk[-1][0] + 1, True
+            if not sent:
+                break
         sp.clear()
 
     def _send_positioned(self, items: list[tuple[int, Record]]) -> None:
@@ -901,13 +942,13 @@ class Writer:
                     todo.popleft()
                     todo.extendleft(((chunk[mid:], pos[mid:]), (chunk[:mid], pos[:mid])))
                 elif chunk[0][0] == "history" and len(chunk[0][4]) > 1:  # one key at a time
-                    op, run_id, step, ts, items, rewrite = chunk[0]
+                    _, run_id, step, ts, items, rewrite = chunk[0]
                     todo.popleft()
-                    todo.extendleft(reversed([([(op, run_id, step, ts, [it], rewrite)], pos) for it in items]))
+                    todo.extendleft(reversed([([History(run_id, step, ts, [it], rewrite)], pos) for it in items]))
                 elif chunk[0][0] == "run" and len(chunk[0][2]) > 1:  # one column at a time: the state lands
-                    op, run_id, fields = chunk[0]
+                    _, run_id, fields = chunk[0]
                     todo.popleft()
-                    todo.extendleft(reversed([([(op, run_id, {k: v})], pos) for k, v in fields.items()]))
+                    todo.extendleft(reversed([([RunFields(run_id, {k: v})], pos) for k, v in fields.items()]))
                 else:
                     self._commit([], None, upto)  # raises if the store, not the record, is what fails
                     todo.popleft()

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracktui.store import codec
+from tracktui.store.records import FileRecord, RunFields
 
 from ..settings import setting as _get
 from ..warn import warn_once
@@ -154,7 +155,7 @@ class Session:
         """Merge part into the run's metadata and queue the whole of it."""
         with self._md_lock:
             self.metadata.update(part)
-            self.run._put(("run", self.run.id, {"metadata": codec.dumps(self.metadata)}))
+            self.run._put(RunFields(self.run.id, {"metadata": codec.dumps(self.metadata)}))
 
     def _collect(self) -> None:
         """On a background thread: metadata, git, requirements."""
@@ -184,7 +185,7 @@ class Session:
                 if found is not None:
                     info, diff = found
                     if diff:
-                        run._put(("file", run.id, "diff.patch", diff))
+                        run._put(FileRecord(run.id, "diff.patch", diff))
                     if s.metadata:
                         self.update_metadata({"git": info})
             except Exception as e:  # noqa: BLE001
@@ -194,7 +195,7 @@ class Session:
                 from .requirements import python_of, requirements, requirements_of
 
                 data = requirements() if self.command is None else requirements_of(python_of(self.command))
-                run._put(("file", run.id, "requirements.txt", data))
+                run._put(FileRecord(run.id, "requirements.txt", data))
             except Exception as e:  # noqa: BLE001
                 warn_once("capture-requirements",
                           f"tracktui: requirements not recorded ({type(e).__name__}: {e})")

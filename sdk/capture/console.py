@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tracktui.store.records import LogLine, LogTrim
+
 PUMP_INTERVAL = 0.2  # seconds between turning printed chunks into stored lines
 GROUP_SECONDS = 0.02  # lines printed this close together share one timestamp (the last one's)
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024  # per run: the first half and the last half are kept
@@ -140,7 +142,7 @@ class ConsoleCapture:
                 self._tail_stored += len(kept)
             if self._trim_due and self._marker is not None:
                 self._trim_due = False
-                self._put(("log_trim", self.run_id, self._marker, len(self._tail)))
+                self._put(LogTrim(self.run_id, self._marker, len(self._tail)))
 
     def _text(self, ts: float, stream: str, text: str) -> None:
         st = self._streams.get(stream)
@@ -214,7 +216,7 @@ class ConsoleCapture:
 
     def _store(self, ts: float, stream: str, line: str) -> None:
         self.lines_stored += 1
-        self._put(("log", self.run_id, ts, stream, line))
+        self._put(LogLine(self.run_id, ts, stream, line))
 
     def stop(self) -> None:
         """Stop the pump and store everything printed so far."""

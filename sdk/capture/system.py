@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tracktui.store.records import System
+
 from .gpu import Nvml
 
 DEFAULT_INTERVAL = 2.0  # seconds: short enough for a live panel, cheap enough to be invisible
@@ -94,7 +96,7 @@ class Sampler:
             try:
                 items = self.sample()
                 if items:
-                    self._put(("system", self.run_id, time.time(), items, self.host))
+                    self._put(System(self.run_id, time.time(), items, self.host))
                 self.samples += 1
             except Exception:  # noqa: BLE001 - a failed reading is a missing point, never a crash
                 pass

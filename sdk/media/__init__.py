@@ -12,6 +12,7 @@ import numbers
 from typing import Any
 
 from tracktui.store import media as _store_media  # registers the "media" writer op
+from tracktui.store.records import Media as MediaRecord
 
 from ..warn import lost, warn_once
 from .base import Media
@@ -118,7 +119,7 @@ def store(run: Any, key: str, step: int, obj: Any) -> dict[str, Any] | None:
         if summary is not None and summary._data.get(key, 0) is None:
             summary._data.pop(key, None)  # log() put a placeholder there
         return None
-    run._put(("media", run.id, key, step, items))
+    run._put(MediaRecord(run.id, key, step, items))
     if _store_media.count_pending(items):
         _backpressure(run)
     return ref
