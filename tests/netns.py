@@ -14,6 +14,8 @@ import os
 import random
 import shutil
 import subprocess
+import sys
+import time
 
 
 def unavailable() -> str | None:
@@ -90,3 +92,13 @@ class Hosts:
 
     def heal(self, name: str) -> None:
         _ip("link", "set", self.veth(name), "up")
+
+    def wait_reachable(self, name: str, ip: str, port: int, timeout: float = 30.0) -> None:
+        """Wait until host `name` can open a TCP connection to ip:port (a link set up again carries traffic
+        only once the kernel has brought it back, which takes a moment on a loaded machine)."""
+        probe = f"import socket; socket.create_connection(({ip!r}, {port}), timeout=1).close()"
+        deadline = time.monotonic() + timeout
+        while subprocess.run(self.cmd(name, [sys.executable, "-c", probe]), capture_output=True).returncode:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"host {name} cannot reach {ip}:{port} {timeout:.0f} s after its link came back")
+            time.sleep(0.2)

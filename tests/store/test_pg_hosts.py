@@ -107,6 +107,7 @@ def test_connection_cut_then_restored(tmp_path):
                 assert "tracktui sync --to" in err  # where the rest waits, and how to send it
                 print("worst log() seconds:", out.split()[-1])
             hosts.heal("a")
+            hosts.wait_reachable("a", hosts.host_ip("a"), srv.port)  # what a user does: sync once it answers
             sync = subprocess.run(hosts.cmd("a", [sys.executable, "-m", "tracktui.cli", "sync", "--to", url]),
                                   env=_env(url, tmp_path, "a"), capture_output=True, text=True, timeout=120)
             assert sync.returncode == 0 and "from 2 spool files" in sync.stderr, sync.stderr
