@@ -116,6 +116,7 @@ def import_tensorboard(root: str | os.PathLike[str], project: str = "tensorboard
     from tracktui.media import _items
     from tracktui.store import Reader
     from tracktui.store.codec import MEDIA, dumps
+    from tracktui.store.records import History, Media
     from tracktui.store.writer import Writer
 
     root = Path(root)
@@ -169,11 +170,11 @@ def import_tensorboard(root: str | os.PathLike[str], project: str = "tensorboard
                     summary[key] = v
                 else:
                     media_items, ref = _items(v)
-                    w.put(("media", rid, key, step, media_items))
+                    w.put(Media(rid, key, step, media_items))
                     items.append((key, None, MEDIA, dumps(ref)))
                     summary[key] = ref
             if items:
-                w.put(("history", rid, step, ts, items, step <= last_step))
+                w.put(History(rid, step, ts, items, step <= last_step))
                 res.values += len(items)
             first_ts = ts if first_ts is None else min(first_ts, ts)
             last_ts = ts if last_ts is None else max(last_ts, ts)

@@ -100,6 +100,7 @@ def import_wandb(root: str | Any, project: str | None = None, store: Any = None,
     from tracktui import values
     from tracktui.store import Reader
     from tracktui.store.codec import dumps
+    from tracktui.store.records import FileRecord, History, LogLine, System
     from tracktui.store.writer import Writer
 
     root = Path(root)
@@ -178,7 +179,7 @@ def import_wandb(root: str | Any, project: str | None = None, store: Any = None,
                         v = json.dumps(v)  # media and other objects: their reference as text
                     items.append((k, *values.encode(k, v)))
                 if items:
-                    w.put(("history", rid, step, ts, items, step <= last_step))
+                    w.put(History(rid, step, ts, items, step <= last_step))
                     res.values += len(items)
                     new_steps += 1
                     max_step = max(max_step, step)
@@ -197,7 +198,7 @@ def import_wandb(root: str | Any, project: str | None = None, store: Any = None,
                 text += r.output_raw.line
                 *lines, rest = text.split("\n")
                 for line in lines:
-                    w.put(("log", rid, ts0, stream, line.rstrip("\r")))
+                    w.put(LogLine(rid, ts0, stream, line.rstrip("\r")))
                 out_buf[stream] = (_ts(r.output_raw.timestamp), rest)
                 if not rest:
                     del out_buf[stream]
@@ -209,15 +210,15 @@ def import_wandb(root: str | Any, project: str | None = None, store: Any = None,
                     if isinstance(v, (int, float)) and not isinstance(v, bool):
                         samples.append((item.key, float(v)))
                 if samples:
-                    w.put(("system", rid, ts, samples))
+                    w.put(System(rid, ts, samples))
             elif kind == "exit":
                 exit_code = r.exit.exit_code
         for stream, (ts0, rest) in out_buf.items():  # a last line without its newline
-            w.put(("log", rid, ts0, stream, rest))
+            w.put(LogLine(rid, ts0, stream, rest))
         for name in ("requirements.txt", "diff.patch"):
             f = d / "files" / name
             if f.is_file():
-                w.put(("file", rid, name, f.read_bytes()))
+                w.put(FileRecord(rid, name, f.read_bytes()))
         w.flush()
         wb.update(file=log_file.name, records=len(parsed), dir=str(d.resolve()))
         meta["wandb"] = wb

@@ -13,7 +13,8 @@ import pytest
 from tracktui.store import records
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = {"sdk": "tracktui", "store": "tracktui.store", "tui": "tracktui.tui", "cli": "tracktui.cli"}
+PACKAGES = {"sdk": "tracktui", "store": "tracktui.store", "tui": "tracktui.tui", "cli": "tracktui.cli",
+            "importers": "tracktui.importers"}
 
 
 def _modules(folder: str) -> dict[str, Path]:
@@ -70,7 +71,7 @@ def test_no_import_cycle_between_sdk_modules():
 _SQL = re.compile(r"\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE|PRAGMA\s)")
 
 
-@pytest.mark.parametrize("folder", ["sdk", "tui", "cli"])
+@pytest.mark.parametrize("folder", ["sdk", "tui", "cli", "importers"])
 def test_no_sql_outside_the_store(folder):
     for name, path in _modules(folder).items():
         text = path.read_text()
@@ -83,6 +84,13 @@ def test_the_sdk_uses_only_the_writers_public_calls():
     for name, path in _modules("sdk").items():
         found = set(privates.findall(path.read_text()))
         assert not found, f"{name} uses writer privates {sorted(found)}"
+
+
+@pytest.mark.parametrize("folder", ["sdk", "importers"])
+def test_what_reaches_the_writer_is_a_typed_record(folder):
+    bare = re.compile(r"\.put\(\(")  # w.put(("history", ...)): a tuple the writer must take on trust
+    for name, path in _modules(folder).items():
+        assert not bare.search(path.read_text()), f"{name} puts a bare tuple: use tracktui.store.records"
 
 
 def test_records_are_typed_tuples_with_their_op():
