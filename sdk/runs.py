@@ -38,6 +38,8 @@ def _summary_value(v: Any, enc: values.Encoded) -> Any:
     t = type(v)
     if t is float or t is bool or (t is str and enc[2] is v) or (t is int and enc[1] == FINITE and enc[0] == v):
         return v
+    if enc[1] == FINITE and getattr(getattr(v, "dtype", None), "kind", None) in ("i", "u") and int(v) == enc[0]:
+        return int(v)  # a numpy integer stays an integer, as a Python int does
     return None if enc[1] == MEDIA else codec.decode(*enc)
 
 

@@ -272,3 +272,14 @@ def test_threads_logging_at_once_lose_nothing(store_dir):
     assert sorted(len(v) for v in hist.values()) == [2000] * 4
     assert all([p[1] for p in v] == [float(j) for j in range(2000)] for v in hist.values())
     assert r.run(run.id).last_step == 7999
+
+
+def test_numpy_integers_stay_integers_in_the_summary(store_dir):
+    np = pytest.importorskip("numpy")
+    run = tracktui.init(dir=store_dir)
+    run.log({"tokens": np.int64(306176), "epoch": np.uint8(3), "py": 5, "loss": np.float32(0.5), "big": 2**60})
+    assert type(run.summary["tokens"]) is int and run.summary["tokens"] == 306176
+    run.finish()
+    summary = tracktui.Api(store_dir).run(run.id).summary
+    assert summary["tokens"] == 306176 and type(summary["tokens"]) is int and summary["epoch"] == 3
+    assert summary["py"] == 5 and summary["loss"] == 0.5 and summary["big"] == float(2**60)  # as history holds it
