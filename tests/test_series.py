@@ -82,3 +82,11 @@ def test_palette_ticks_number_formats_and_smoothing_steps() -> None:
     assert S.next_smoothing(0.0, -1) == 0.0 and S.next_smoothing(0.99, 3) == 0.99
     assert S.next_smoothing(0.55, 1) == 0.8  # from the nearest step
     assert [S.fmt_value(v) for v in (math.nan, math.inf, -math.inf, 0.5)] == ["NaN", "+Inf", "-Inf", "0.5"]
+
+
+def test_ticks_of_a_narrow_range_never_repeat_a_label():
+    # a learning rate decaying from 1e-3 to 0.9998e-3: the short form said "1.00e-03" on every tick
+    for lo, hi in [(0.0009998, 0.001), (100.2, 100.4), (1.0, 1.00001), (2.5e6, 2.5001e6)]:
+        _, labels = S.ticks(lo, hi, 3)
+        assert len(set(labels)) == 3, labels
+    assert S.ticks(0.0, 156.0, 3)[1] == ["0", "78", "156"]  # wide ranges keep their short labels

@@ -33,25 +33,26 @@ def rich_color(c: str) -> str:
 # ---------------------------------------------------------------- numbers and ticks
 
 
-def number_label(v: float) -> str:
-    """A short tick label for a number (plotext's own print every digit: 0.000999956)."""
+def number_label(v: float, extra: int = 0) -> str:
+    """A short tick label for a number (plotext's own print every digit: 0.000999956); extra digits where
+    the short form would give two ticks the same label."""
     if v == 0:
         return "0"
     if abs(v) >= 1e5 or abs(v) < 1e-3:
-        return f"{v:.2e}"
-    if float(v).is_integer() or abs(v) >= 100:
+        return f"{v:.{2 + extra}e}"
+    if float(v).is_integer() or abs(v) >= 100 and not extra:
         return f"{v:,.0f}"
-    return f"{v:.4g}"
+    return f"{v:.{4 + extra}g}"
 
 
-def tick_label(v: float, mode: str = "") -> str:
+def tick_label(v: float, mode: str = "", extra: int = 0) -> str:
     """A tick label: clock time for wall time, h/m/s for relative time, else a short number."""
     if mode == "wall":
         return time.strftime("%H:%M:%S", time.localtime(v))
     if mode == "relative":
         v = int(round(v))
         return f"{v // 3600}h{v % 3600 // 60:02d}" if v >= 3600 else f"{v // 60}m{v % 60:02d}" if v >= 60 else f"{v}s"
-    return number_label(v)
+    return number_label(v, extra)
 
 
 def ticks(lo: float, hi: float, n: int, mode: str = "") -> tuple[list[float], list[str]]:
@@ -61,7 +62,12 @@ def ticks(lo: float, hi: float, n: int, mode: str = "") -> tuple[list[float], li
     out = [lo + i * (hi - lo) / (n - 1) for i in range(n)]
     if not mode and hi - lo >= 20:  # steps and other wide ranges: whole numbers read better
         out = [float(round(t)) for t in out]
-    return out, [tick_label(t, mode) for t in out]
+    labels = [tick_label(t, mode) for t in out]
+    extra = 0
+    while not mode and len(set(labels)) < len(labels) and extra < 6:  # a narrow range: 1.00e-03 three times
+        extra += 1
+        labels = [tick_label(t, mode, extra) for t in out]
+    return out, labels
 
 
 def fmt_value(v: float) -> str:
