@@ -362,7 +362,7 @@ class Run(RunCompat):
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not w.flush(left):
                 lost(f"finish-timeout:{self.id}", f"tracktui: run {self.name} was not fully written "
-                     + ("before the store stopped answering" if left is None else f"within {_timeout:g} s")
+                     + ("before the store stopped answering" if left is None else f"within {_timeout:.1f} s")
                      + "; what is missing was not stored")
         except Exception as e:  # noqa: BLE001
             lost(f"finish:{self.id}", f"tracktui: finishing run {self.name} failed ({type(e).__name__}: {e})")

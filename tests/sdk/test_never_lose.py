@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -216,6 +217,8 @@ def test_sigterm_while_another_process_holds_the_lock(store_dir):
     assert elapsed < 2.0 + 1.5  # the documented 2 s, plus the interpreter's own exit
     rec = only_run(store_dir)
     assert rec.state == "crashed" and rec.last_step >= 299  # the end could not be written; the data before was
+    said = proc.stderr.read()
+    assert re.search(r"was not fully written within \d\.\d s;", said), said  # "2.0 s", not "1.99994 s"
 
 
 def test_sigterm_while_the_disk_is_full(small_tmpfs):
