@@ -156,8 +156,16 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
         lifecycle.current.finish(exit_code=exit_code)
 
 
+def teardown(exit_code: int | None = None) -> None:
+    """wandb.teardown(), the pair of setup(): finish every run of this process not finished yet, newest first."""
+    from . import lifecycle
+
+    for run in reversed(lifecycle.active_runs()):
+        run.finish(exit_code=exit_code)
+
+
 __all__ = ["init", "log", "define_metric", "save", "watch", "unwatch", "finish", "alert", "mark_preempting",
            "Run", "Api", "Error", "TrackTuiWarning", "run", "config", "summary", "Settings", "AlertLevel", "login",
-           "require", "setup", "termlog", "termwarn", "termerror", "Image", "Table", "Histogram", "Audio",
+           "require", "setup", "teardown", "termlog", "termwarn", "termerror", "Image", "Table", "Histogram", "Audio",
            "Video", "Html", "Object3D", "Text", "Molecule", "Plotly", "box3d", "Classes", "plot", "Artifact",
            "log_artifact", "use_artifact", "log_model", "use_model"]

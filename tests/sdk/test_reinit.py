@@ -149,6 +149,18 @@ def test_disabled_mode_has_a_usable_dir_and_the_wandb_names(store_dir):
     assert not store_dir.exists()
 
 
+def test_teardown_finishes_every_active_run(store_dir):
+    """wandb.setup() ... wandb.teardown(): teardown completes the runs not finished yet, as wandb's does."""
+    tracktui.setup()
+    first = tracktui.init(dir=store_dir, settings=OFF)
+    side = tracktui.init(dir=store_dir, reinit="create_new", settings=OFF)
+    first.log({"a": 1.0})
+    tracktui.teardown()
+    assert first._finished and side._finished and tracktui.run is None
+    tracktui.teardown()  # nothing left: a no-op
+    assert {r.state for r in tracktui.Api(store_dir).runs()} == {"finished"}
+
+
 # ---------------------------------------------------------------- before init()
 
 
