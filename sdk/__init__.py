@@ -42,6 +42,7 @@ _LAZY = {
     "box3d": ("media", "box3d"),
     "Classes": ("media", "Classes"),
     "plot": ("plot", None),
+    "util": ("util", None),
     "Artifact": ("artifacts", "Artifact"),
 }
 
@@ -167,5 +168,5 @@ def teardown(exit_code: int | None = None) -> None:
 __all__ = ["init", "log", "define_metric", "save", "watch", "unwatch", "finish", "alert", "mark_preempting",
            "Run", "Api", "Error", "TrackTuiWarning", "run", "config", "summary", "Settings", "AlertLevel", "login",
            "require", "setup", "teardown", "termlog", "termwarn", "termerror", "Image", "Table", "Histogram", "Audio",
-           "Video", "Html", "Object3D", "Text", "Molecule", "Plotly", "box3d", "Classes", "plot", "Artifact",
+           "Video", "Html", "Object3D", "Text", "Molecule", "Plotly", "box3d", "Classes", "plot", "util", "Artifact",
            "log_artifact", "use_artifact", "log_model", "use_model"]

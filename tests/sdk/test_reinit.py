@@ -161,6 +161,19 @@ def test_teardown_finishes_every_active_run(store_dir):
     assert {r.state for r in tracktui.Api(store_dir).runs()} == {"finished"}
 
 
+def test_an_id_from_util_generate_id_resumes_its_run(store_dir):
+    """id = wandb.util.generate_id(), kept by the script to resume the same run after a restart."""
+    run_id = tracktui.util.generate_id()
+    assert len(run_id) == 8 and run_id.isalnum() and run_id == run_id.lower()
+    assert len(tracktui.util.generate_id(12)) == 12 and tracktui.util.generate_id() != run_id
+    with tracktui.init(dir=store_dir, id=run_id, resume="allow", settings=OFF) as run:
+        run.log({"a": 1.0})
+    with tracktui.init(dir=store_dir, id=run_id, resume="allow", settings=OFF) as run:
+        run.log({"a": 2.0})
+    (back,) = tracktui.Api(store_dir).runs()
+    assert back.id == run_id and [r["a"] for r in back.history()] == [1.0, 2.0]
+
+
 # ---------------------------------------------------------------- before init()
 
 
