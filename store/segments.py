@@ -7,6 +7,7 @@ Layout of a shared store root (no SQLite file, lock or WAL is ever opened there)
         0000000000-0000000000.seg               segment 0, published atomically (temp name, fsync, rename)
         0000000001-0000000003.seg               segments 1 to 3, merged (`tracktui compact`, or the writer)
     files/<run id>/                             run.dir, as in local mode
+    blobs/<ab>/<sha256>                         an artifact's bytes, content-addressed (store/shared_artifacts.py)
 
 A segment file is a header line, `tracktui-segment <version>`, then one line per record:
 `<crc32 of the body, 8 hex digits> <body>` where the body is `[seq, record]` in the spool's tagged JSON
