@@ -177,3 +177,20 @@ def test_artifacts_round_trip_in_forced_shared_mode(tmp_path):
     assert (tmp_path / "dl" / "w.bin").read_bytes() == b"weights" and out == str(tmp_path / "dl")
     shared.folder(store).fold_now()  # this process's reader folds every half second: now, not in a moment
     assert [r.id for r in tracktui.Api(str(store)).artifact("m:v0").used_by()] == [run.id]
+
+
+def test_compact_removes_blob_temps_a_killed_writer_left_an_hour_ago(tmp_path):
+    import os
+    import time
+
+    from tracktui.store import shared_artifacts as sa
+
+    root = tmp_path / "store"
+    sha = hashlib.sha256(b"x").hexdigest()
+    assert sa.write_blob(root, sha, b"x") and not sa.write_blob(root, sha, b"x")  # written once, then kept
+    old, fresh = root / "blobs" / sha[:2] / f".{sha}.dead.tmp", root / "blobs" / sha[:2] / f".{sha}.live.tmp"
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert segments.compact(root).removed_temps == 1
+    assert not old.exists() and fresh.exists() and (root / "blobs" / sha[:2] / sha).read_bytes() == b"x"
