@@ -1,6 +1,9 @@
 """Artifact benchmark: a checkpoint of SIZE MiB logged, logged again (identical), and downloaded.
 
-    python bench/bench_artifacts.py [--mib 512] [--quick]
+    python bench/bench_artifacts.py [--mib 512] [--quick] [--shared]
+
+--shared: the store on an sshfs mount through an sshd on the loopback (shared mode: blobs as files on the
+mount, the version as a segment record); the copy baseline is then a plain copy of the file onto the mount.
 
 Prints, against baselines measured in the same run (sha256 of the file, a plain file copy, the same bytes
 inserted into a bare WAL database in 16 MiB blobs, one transaction each): the time
@@ -13,11 +16,13 @@ keeps committing between them).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import resource
 import shutil
 import sqlite3
+import sys
 import tempfile
 import threading
 import time
@@ -25,8 +30,12 @@ from pathlib import Path
 
 import tracktui
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "store"))
+
 
 def _store_bytes(root: Path) -> int:
+    if not (root / "tracktui.db").exists():  # a shared store: segments and blobs
+        return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     conn = sqlite3.connect(root / "tracktui.db")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -41,10 +50,20 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mib", type=int, default=512)
     ap.add_argument("--quick", action="store_true", help="64 MiB")
+    ap.add_argument("--shared", action="store_true", help="the store on an sshfs mount (shared mode)")
     args = ap.parse_args()
     mib = 64 if args.quick else args.mib
-    with tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory() as d, contextlib.ExitStack() as stack:
         tmp = Path(d)
+        dest = tmp
+        if args.shared:
+            from sshfs_mount import SshfsMount, missing
+
+            why = missing()
+            if why:
+                raise SystemExit(f"--shared needs sshd, sshfs and FUSE: {why}")
+            os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")
+            dest = stack.enter_context(SshfsMount(tmp / "net")).mnt
         ckpt = tmp / "model.pt"
         with open(ckpt, "wb") as f:
             for _ in range(mib):
@@ -56,9 +75,13 @@ def main() -> None:
                 h.update(chunk)
         t_hash = time.perf_counter() - t0
         t0 = time.perf_counter()
-        shutil.copyfile(ckpt, tmp / "copy.pt")
+        with open(ckpt, "rb") as src, open(dest / "copy.pt", "wb") as out:
+            shutil.copyfileobj(src, out, 16 << 20)
+            if args.shared:  # as a blob is written on the mount
+                out.flush()
+                os.fsync(out.fileno())
         t_copy = time.perf_counter() - t0
-        os.unlink(tmp / "copy.pt")
+        os.unlink(dest / "copy.pt")
         raw = sqlite3.connect(tmp / "raw.db", isolation_level=None)
         raw.execute("PRAGMA journal_mode=WAL")
         raw.execute("PRAGMA synchronous=NORMAL")
@@ -75,7 +98,7 @@ def main() -> None:
         for p in tmp.glob("raw.db*"):
             p.unlink()
 
-        root = tmp / "store"
+        root = dest / "store"
         run = tracktui.init(project="bench", dir=root, settings={"capture": False})
         run.log({"warmup": 1.0})
         run._writer_for_this_process().flush()
@@ -119,9 +142,9 @@ def main() -> None:
         t_down = time.perf_counter() - t0
         h2 = hashlib.sha256((out / "model.pt").read_bytes()).hexdigest()
 
-        print(f"checkpoint: {mib} MiB of random bytes")
+        print(f"checkpoint: {mib} MiB of random bytes" + (", store on sshfs (shared mode)" if args.shared else ""))
         print(f"baseline sha256 of the file:        {t_hash:7.2f} s")
-        print(f"baseline plain copy of the file:     {t_copy:7.2f} s")
+        print(f"baseline plain copy of the file:     {t_copy:7.2f} s" + ("   (onto the mount)" if args.shared else ""))
         print(f"baseline raw SQLite blob inserts:    {t_raw:7.2f} s")
         print(f"log_artifact (calling thread):       {t_log:7.2f} s   -> {art.name}")
         print(f"peak memory added by log_artifact:   {peak_added:7.1f} MiB")
@@ -134,6 +157,10 @@ def main() -> None:
             median = waits[len(waits) // 2] * 1000
             print(f"metrics durable while it stored:     {len(waits)} flushes, median {median:.0f} ms, "
                   f"max {waits[-1] * 1000:.0f} ms")
+        if args.shared:
+            from tracktui.store import shared
+
+            shared.stop_folders()  # before the mount goes
 
 
 if __name__ == "__main__":

@@ -584,7 +584,7 @@ def read_artifact(dir: Any, ref: str, type: str | None = None) -> Artifact:
                                  f"say which, as 'project/{name}:{tag}'")
             project = found[0]
         row = sart.resolve(r, project, name, tag)
-        root = r.root
+        root = r.store  # the store itself (a shared root, not this host's cache of it)
     if type is not None and row.type != type:
         raise ValueError(f"artifact {row.name}:v{row.version} has type {row.type!r}, not {type!r}")
     return Artifact._from_row(root, row)
@@ -596,5 +596,5 @@ def read_versions(dir: Any, rows_of: Any) -> list[Artifact]:
 
     with Reader(dir) as r:
         rows = rows_of(r)
-        root = r.root
+        root = r.store
     return [Artifact._from_row(root, row) for row in rows]

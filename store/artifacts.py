@@ -30,6 +30,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import codec
@@ -39,6 +40,9 @@ CHUNK_BYTES = 16 << 20  # bytes of one chunk of a big file (also what is held in
 LATEST = "latest"
 VERSION_RE = re.compile(r"^v(\d+)$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")  # artifact names and types, as wandb allows them
+SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+SHARED_BLOBS_DIR = "blobs"  # under a shared store root: blobs/<2 hex digits>/<sha256> (store/shared_artifacts.py)
+SHARED_META_SQL = "CREATE TABLE IF NOT EXISTS shared_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
 class ArtifactNotFound(ValueError, LookupError):
@@ -241,6 +245,13 @@ def version(source: Any, version_id: int, engine: Engine | None = None) -> Versi
     return _versions(q, rows)[0] if rows else None
 
 
+def resolve_digest(source: Any, project: str, name: str, digest: str) -> VersionRow | None:
+    """The version of project/name whose manifest has this digest (None: there is none)."""
+    q = _query(source)
+    rows = q(_VERSION_SELECT + "WHERE a.project = ? AND a.name = ? AND v.digest = ?", (project, name, digest))
+    return _versions(q, rows)[0] if rows else None
+
+
 def projects_with(source: Any, name: str) -> list[str]:
     """The projects that hold an artifact of this name."""
     return [r[0] for r in _query(source)("SELECT project FROM artifacts WHERE name = ? ORDER BY project", (name,))]
@@ -308,20 +319,63 @@ def files(source: Any, version_id: int) -> list[FileRow]:
     return [FileRow(*r) for r in rows]
 
 
+def shared_blob_path(root: Path, sha256: str) -> Path:
+    """Where a shared store root keeps the bytes of sha256 (ValueError for anything but a sha256)."""
+    if not SHA_RE.match(sha256):
+        raise ValueError(f"not a sha256: {sha256!r}")
+    return root / SHARED_BLOBS_DIR / sha256[:2] / sha256
+
+
+def _shared_root(q: Query) -> Path | None:
+    """The shared store root a folded cache was folded from (None: not a cache of a shared store)."""
+    rows = q("SELECT value FROM shared_meta WHERE key = 'root'", ())
+    return Path(rows[0][0]) if rows else None
+
+
+def _blob(q: Query, shared: Callable[[], Path | None], sha256: str) -> Iterator[bytes] | None:
+    rows = q("SELECT data FROM blobs WHERE sha256 = ?", (sha256,))
+    if rows:
+        return iter((bytes(rows[0][0]),))
+    root = shared()
+    if root is None:
+        return None
+    try:
+        f = open(shared_blob_path(root, sha256), "rb")  # noqa: SIM115 - closed by the generator
+    except (FileNotFoundError, ValueError):
+        return None
+
+    def chunks() -> Iterator[bytes]:
+        with f:
+            while data := f.read(CHUNK_BYTES):
+                yield data
+
+    return chunks()
+
+
 def read_blob(source: Any, sha256: str) -> Iterator[bytes]:
-    """The bytes stored under sha256, a chunk at a time (one short query per chunk).
+    """The bytes stored under sha256, a chunk at a time (one short query or file read per chunk): from the
+    store's blobs, or, for the cache of a shared store, from the files under the shared root.
 
     Raises ArtifactNotFound when the store does not hold them."""
     q = _query(source)
-    rows = q("SELECT data FROM blobs WHERE sha256 = ?", (sha256,))
-    if rows:
-        yield bytes(rows[0][0])
+    found: list[Path | None] = []
+
+    def shared() -> Path | None:  # asked only when the blobs table lacks the bytes
+        if not found:
+            found.append(_shared_root(q))
+        return found[0]
+
+    whole = _blob(q, shared, sha256)
+    if whole is not None:
+        yield from whole
         return
     chunks = q("SELECT chunk FROM blob_chunks WHERE sha256 = ? ORDER BY idx", (sha256,))
     if not chunks:
-        raise ArtifactNotFound(f"the store holds no bytes for sha256 {sha256}")
+        where = shared()
+        raise ArtifactNotFound(f"the store holds no bytes for sha256 {sha256}"
+                               + (f" (looked in {where / SHARED_BLOBS_DIR} too)" if where else ""))
     for (chunk,) in chunks:
-        rows = q("SELECT data FROM blobs WHERE sha256 = ?", (chunk,))
-        if not rows:
+        part = _blob(q, shared, chunk)
+        if part is None:
             raise ArtifactNotFound(f"the store lacks chunk {chunk} of sha256 {sha256}")
-        yield bytes(rows[0][0])
+        yield from part

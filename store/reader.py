@@ -128,8 +128,8 @@ class Reader:
     call); SQLite's errors come through as sqlite3.Error."""
 
     def __init__(self, dir: str | os.PathLike[str] | StoreURL | None = None):
-        self.root = resolve_store(dir)  # a Path, or a StoreURL (which prints without its password)
-        self.root = shared.reader_root(self.root)  # a shared root reads its folded local cache
+        self.store = resolve_store(dir)  # a Path, or a StoreURL (which prints without its password)
+        self.root = shared.reader_root(self.store)  # a shared root reads its folded local cache
         self.engine = engine_for(self.root)
         self._conn: Any = None
         self._listener: Any = None  # PostgreSQL: the LISTEN connection of wait_for_change

@@ -7,6 +7,7 @@ Layout of a shared store root (no SQLite file, lock or WAL is ever opened there)
         0000000000-0000000000.seg               segment 0, published atomically (temp name, fsync, rename)
         0000000001-0000000003.seg               segments 1 to 3, merged (`tracktui compact`, or the writer)
     files/<run id>/                             run.dir, as in local mode
+    blobs/<ab>/<sha256>                         an artifact's bytes, content-addressed (store/shared_artifacts.py)
 
 A segment file is a header line, `tracktui-segment <version>`, then one line per record:
 `<crc32 of the body, 8 hex digits> <body>` where the body is `[seq, record]` in the spool's tagged JSON
@@ -39,7 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import report
+from . import artifacts as sart
+from . import report, shared_artifacts
 from .engine import SQLITE
 from .procinfo import hostname
 from .schema import StoreError
@@ -351,6 +353,8 @@ class SegmentWriter(Writer):
         self._orphans_checked = True
         self._last_try = 0.0
         self._probe_lock = threading.Lock()
+        self._art_lock = threading.Lock()
+        self._art_n = 0  # artifact records of this writer so far (their key's n)
         self._seq = 0
         self._pending: list[bytes] = []  # encoded records (without their segment number) waiting to publish
         self._pending_bytes = 0
@@ -460,8 +464,94 @@ class SegmentWriter(Writer):
     # ------------------------------------------------------------ the calls init() makes
 
     def execute_now(self, fn: Any) -> Any:
-        raise StoreError(f"the shared store {self.target} has no database to run this on (artifacts are not "
-                         "kept in shared mode yet: use a local store, or PostgreSQL)")
+        raise StoreError(f"the shared store {self.target} has no database to run this on")
+
+    # ------------------------------------------------------------ artifacts (store/shared_artifacts.py)
+
+    @property
+    def key(self) -> str:
+        """This writer's name among the store's writers: '<host>/<pid>-<random>'."""
+        return f"{self.dir.parent.name}/{self.dir.name}"
+
+    def _next_n(self) -> int:
+        with self._art_lock:
+            self._art_n += 1
+            return self._art_n
+
+    def _folded_cache(self) -> Any:
+        """A read connection to this host's cache of the store, folded now (raises StoreError if it cannot)."""
+        from . import schema
+        from .shared import cache_root
+
+        cache = cache_root(self.target)
+        fold(self.target, cache)
+        conn = schema.connect_reader(cache)
+        if conn is None:
+            raise StoreError(f"the cache {cache} of the shared store {self.target} could not be opened")
+        return conn
+
+    def artifact_put_blobs(self, blobs: Any) -> None:
+        for sha, data in blobs:
+            shared_artifacts.write_blob(self.target, sha, data)
+
+    def artifact_log_version(self, *, project: str, name: str, type: str, files: Any, description: Any,
+                             metadata: Any, aliases: Any, run_id: Any) -> Any:
+        """Publish the version's record (its blobs are on the shared root already) and read back the version
+        as this host's cache numbers it."""
+        digest = sart.manifest_digest(files)
+        conn = self._folded_cache()
+        try:
+            row = conn.execute("SELECT type FROM artifacts WHERE project = ? AND name = ?", (project, name)).fetchone()
+            if row is not None and row[0] != type:
+                raise sart.ArtifactTypeError(f"artifact {name!r} of project {project!r} has type {row[0]!r}, "
+                                             f"not {type!r}")
+            existed = conn.execute("SELECT 1 FROM artifact_versions v JOIN artifacts a ON a.id = v.artifact_id "
+                                   "WHERE a.project = ? AND a.name = ? AND v.digest = ?",
+                                   (project, name, digest)).fetchone() is not None
+            at = shared_artifacts.next_at(conn, project, name)
+        finally:
+            conn.close()
+        record = shared_artifacts.log_record(
+            writer=self.key, n=self._next_n(), at=at, project=project, name=name, type=type, files=list(files),
+            description=description, metadata=metadata, aliases=list(aliases), run_id=run_id)
+        with self._write_lock:
+            q = self._queue
+            self._encode([q.popleft() for _ in range(len(q))])  # what was logged first stays first
+            self._encode([record])
+            try:
+                self._publish()
+            except OSError as e:
+                raise StoreError(f"the record of artifact {name!r} could not be published to {self.target} "
+                                 f"({e}); it waits in memory and is published when the store can be written "
+                                 "again") from e
+        conn = self._folded_cache()
+        try:
+            out = sart.resolve_digest(conn, project, name, digest)
+        finally:
+            conn.close()
+        if out is None:
+            raise StoreError(f"artifact {name!r} was published to {self.target} but this host's cache does not "
+                             "show it (folding it failed: see the message above)")
+        out.created = not existed
+        return out
+
+    def artifact_resolve(self, project: str, name: str, tag: str) -> Any:
+        conn = self._folded_cache()
+        try:
+            return sart.resolve(conn, project, name, tag)
+        finally:
+            conn.close()
+
+    def artifact_use(self, run_id: str, version_id: int) -> None:
+        conn = self._folded_cache()  # the version ids are this host's cache's
+        try:
+            v = sart.version(conn, version_id)
+        finally:
+            conn.close()
+        if v is None:
+            raise sart.ArtifactNotFound(f"no artifact version {version_id} in the cache of {self.target}")
+        self.put(shared_artifacts.use_record(writer=self.key, n=self._next_n(), at=time.time(), run_id=run_id,
+                                             project=v.project, name=v.name, digest=v.digest))
 
     def _cache_query(self, sql: str, params: tuple[Any, ...], fold_first: bool = True) -> Any:
         from . import schema
@@ -538,7 +628,8 @@ def _fold_run_insert(batch: Batch, records: list[Record]) -> None:
         )
 
 
-_FOLD_HANDLERS = {"run_insert": _fold_run_insert}
+_FOLD_HANDLERS = {"run_insert": _fold_run_insert, "artifact": shared_artifacts.fold_logs,
+                  "artifact_use": shared_artifacts.fold_uses}
 
 _PROGRESS_SQL = "CREATE TABLE IF NOT EXISTS shared_progress(writer TEXT PRIMARY KEY, next_seq INTEGER NOT NULL)"
 
@@ -641,6 +732,20 @@ def _apply(conn: Any, metric_ids: dict[Any, Any], key: str, items: list[tuple[in
         raise
 
 
+def _prepare_cache(conn: Any, root: Path) -> None:
+    """The cache-only tables (progress, artifact records) and the shared root it is folded from (where
+    store/artifacts.py reads a shared store's blobs)."""
+    conn.execute(_PROGRESS_SQL)
+    conn.execute(sart.SHARED_META_SQL)
+    for sql in shared_artifacts.CACHE_SQL:
+        conn.execute(sql)
+    where = str(root.absolute())
+    row = conn.execute("SELECT value FROM shared_meta WHERE key = 'root'").fetchone()
+    if row is None or row[0] != where:
+        conn.execute("INSERT INTO shared_meta(key, value) VALUES ('root', ?) ON CONFLICT(key) DO UPDATE "
+                     "SET value = excluded.value", (where,))
+
+
 def _read(path: Path) -> bytes | None:
     try:
         with open(path, "rb") as f:
@@ -666,7 +771,7 @@ def fold(root: Path, cache: Path, conn: Any = None, seen: dict[str, list[float]]
     gc_was = gc.isenabled()
     gc.disable()  # millions of small acyclic objects: the cyclic collector would take 2/3 of the time
     try:
-        conn.execute(_PROGRESS_SQL)
+        _prepare_cache(conn, root)
         progress = dict(conn.execute("SELECT writer, next_seq FROM shared_progress").fetchall())
         mono = time.monotonic()
         for key, d in writer_dirs(root):
@@ -756,6 +861,7 @@ def compact(root: Path, max_bytes: int = 64 * 2**20, min_files: int = 2) -> Comp
     result = CompactResult()
     for _key, d in writer_dirs(root):
         compact_dir(d, result, max_bytes, min_files)
+    result.removed_temps += shared_artifacts.remove_old_temps(root)
     return result
 
 

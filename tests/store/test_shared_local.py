@@ -3,6 +3,7 @@ directory (same code path as on NFS), read through Api and the Reader; the segme
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import pytest
@@ -102,3 +103,94 @@ def test_a_quiet_writer_is_looked_at_less_often_but_not_forgotten(tmp_path, monk
     assert segments.fold(store, cache, seen=seen).records == 0  # looked at a moment ago
     seen[key][1] -= segments.QUIET_EVERY + 1
     assert segments.fold(store, cache, seen=seen).records == 1  # and again after QUIET_EVERY
+
+
+# ---------------------------------------------------------------- artifacts
+
+
+def _art_segment(root, writer: str, seq: int, records) -> None:  # type: ignore[no-untyped-def]
+    d = root / shared.SEGMENTS_DIR / writer
+    d.mkdir(parents=True, exist_ok=True)
+    data = segments._header() + b"".join(segments.line(seq, segments.encode_record(r)) for r in records)
+    segments.publish_file(d, segments._seg_name(seq, seq), data)
+
+
+def _numbers(cache) -> dict[int, tuple[str, list[str], str | None]]:  # type: ignore[no-untyped-def]
+    from tracktui.store import artifacts as sart
+
+    with Reader(cache) as r:
+        vs = sart.versions(r, name="x")
+        return {v.version: (v.digest, v.aliases, v.run_id, sart.users(r, v.id)) for v in vs}
+
+
+def test_versions_are_numbered_alike_whatever_order_a_reader_folds_them_in(tmp_path):
+    from tracktui.store import artifacts as sart
+    from tracktui.store import shared_artifacts as sa
+
+    def rec(writer, n, at, content, aliases, run):  # type: ignore[no-untyped-def]
+        files = [sart.FileRow("f", hashlib.sha256(content).hexdigest(), len(content))]
+        return sa.log_record(writer=writer, n=n, at=at, project="p", name="x", type="model", files=files,
+                             description=None, metadata={"at": at}, aliases=aliases, run_id=run)
+
+    root = tmp_path / "store"
+    a1 = rec("h1/a", 1, 2.0, b"A", ["mine"], "ra")
+    b1 = rec("h2/b", 1, 1.0, b"B", ["theirs"], "rb")
+    a2 = rec("h1/a", 2, 3.0, b"B", ["mine"], "ra")  # B's content again: B's version, alias "mine" moves
+    use = sa.use_record(writer="h1/a", n=3, at=3.5, run_id="ra", project="p", name="x",
+                        digest=b1[1]["digest"])
+    early = tmp_path / "early"
+    _art_segment(root, "h1/a", 0, [a1])
+    segments.fold(root, early)
+    assert {k: v[0] for k, v in _numbers(early).items()} == {0: a1[1]["digest"]}
+    _art_segment(root, "h1/a", 1, [a2, use])  # uses B's content before B's own record is published
+    segments.fold(root, early)
+    _art_segment(root, "h2/b", 0, [b1])  # published last, logged first: it becomes v0
+    segments.fold(root, early)
+    late = tmp_path / "late"
+    segments.fold(root, late)
+    assert _numbers(early) == _numbers(late) == {
+        0: (b1[1]["digest"], ["mine", "theirs"], "rb", ["ra"]),
+        1: (a1[1]["digest"], ["latest"], "ra", []),
+    }
+    segments.fold(root, early)  # folding again changes nothing
+    assert _numbers(early) == _numbers(late)
+
+
+def test_artifacts_round_trip_in_forced_shared_mode(tmp_path):
+    store = tmp_path / "store"
+    f = tmp_path / "w.bin"
+    f.write_bytes(b"weights")
+    run = tracktui.init(project="p", dir=str(store), settings={"shared": True})
+    art = tracktui.Artifact("m", type="model")
+    art.add_file(str(f))
+    run.log_artifact(art, aliases=["best"])
+    assert art.name == "m:v0" and art.aliases == ["latest", "best"]
+    again = tracktui.Artifact("m", type="model")
+    again.add_file(str(f))
+    run.log_artifact(again)
+    assert again.name == "m:v0"  # the same content: the same version
+    got = run.use_artifact("m:best")
+    assert got.name == "m:v0" and [e.path for e in got.files()] == ["w.bin"]
+    run.finish()
+    assert not list(store.rglob("tracktui.db*"))
+    out = tracktui.Api(str(store)).artifact("m:latest").download(root=tmp_path / "dl")
+    assert (tmp_path / "dl" / "w.bin").read_bytes() == b"weights" and out == str(tmp_path / "dl")
+    shared.folder(store).fold_now()  # this process's reader folds every half second: now, not in a moment
+    assert [r.id for r in tracktui.Api(str(store)).artifact("m:v0").used_by()] == [run.id]
+
+
+def test_compact_removes_blob_temps_a_killed_writer_left_an_hour_ago(tmp_path):
+    import os
+    import time
+
+    from tracktui.store import shared_artifacts as sa
+
+    root = tmp_path / "store"
+    sha = hashlib.sha256(b"x").hexdigest()
+    assert sa.write_blob(root, sha, b"x") and not sa.write_blob(root, sha, b"x")  # written once, then kept
+    old, fresh = root / "blobs" / sha[:2] / f".{sha}.dead.tmp", root / "blobs" / sha[:2] / f".{sha}.live.tmp"
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert segments.compact(root).removed_temps == 1
+    assert not old.exists() and fresh.exists() and (root / "blobs" / sha[:2] / sha).read_bytes() == b"x"

@@ -97,3 +97,33 @@ async def test_files_tab_without_artifacts_is_unchanged(seeded: Path) -> None:
         panel = app.screen.query_one(FilesPanel)
         ol = panel.query_one(OptionList)
         assert panel.artifacts == [] and ol.option_count == 2  # diff.patch and requirements.txt, no heading
+
+
+async def test_files_tab_lists_the_artifacts_of_a_shared_store(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tracktui.store import shared
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = tmp_path / "store"
+    (tmp_path / "m.pt").write_bytes(b"m" * 2048)
+    settings = {"capture": False, "shared": True}
+    try:
+        with tracktui.init(dir=root, project="mnist", name="producer", settings=settings) as prod:
+            art = tracktui.Artifact("ckpt", type="model")
+            art.add_file(tmp_path / "m.pt")
+            prod.log_artifact(art, aliases=["best"])
+        with tracktui.init(dir=root, project="mnist", name="consumer", settings=settings) as cons:
+            cons.use_artifact("ckpt:best")
+        shared._overrides.clear()  # the app finds the store shared by its marker, as another process does
+        shared._detected.clear()
+        assert not (root / "tracktui.db").exists()
+        app = make_app(store_dir=root, poll_interval=None, fixed_now=NOW)
+        async with app.run_test(size=(120, 40)) as pilot:
+            panel = await _files_tab(pilot, cons.id)
+            assert [(role, f"{v.name}:v{v.version}", v.aliases) for role, v in panel.artifacts] == [
+                ("used", "ckpt:v0", ["latest", "best"])]
+            await wait_for(pilot, lambda: f"made by  {prod.id}" in _text(panel))
+            assert "used by  this run" in _text(panel) and "m.pt" in _text(panel)
+    finally:
+        shared.stop_folders()
+        shared._overrides.clear()
+        shared._detected.clear()
