@@ -54,6 +54,23 @@ def test_env_forces_shared_mode(tmp_path, monkeypatch):
         assert len(r.runs()) == 1
 
 
+def test_messages_name_the_store_given_not_the_local_cache(tmp_path, monkeypatch, capsys):
+    from tracktui.cli.main import main
+
+    monkeypatch.setenv("TRACKTUI_SHARED", "1")
+    store, cache = tmp_path / "s", tmp_path / "cache"
+    tracktui.init(project="p", dir=str(store)).finish()
+    with Reader(store) as r:
+        assert r.location == store and r.root == shared.cache_root(store)  # reads the cache, names the store
+    for args in (["show", "nope"], ["export", "nope"]):
+        assert main(["--dir", str(store), *args]) == 1
+        err = capsys.readouterr().err
+        assert f"no run 'nope' in {store}\n" in err and str(cache) not in err, err
+    with pytest.raises(ValueError, match="^no run 'p/nope' in ") as e:
+        tracktui.Api(dir=str(store)).run("p/nope")
+    assert str(e.value) == f"no run 'p/nope' in {store}"
+
+
 def test_segment_lines_carry_a_checksum():
     enc = segments.encode_record(("log", "r", 1.0, "stdout", "hello\nworld \x1b[31m"))
     data = segments._header() + segments.line(3, enc)
