@@ -4,6 +4,7 @@ directory (same code path as on NFS), read through Api and the Reader; the segme
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 import tracktui
@@ -69,6 +70,31 @@ def test_messages_name_the_store_given_not_the_local_cache(tmp_path, monkeypatch
     with pytest.raises(ValueError, match="^no run 'p/nope' in ") as e:
         tracktui.Api(dir=str(store)).run("p/nope")
     assert str(e.value) == f"no run 'p/nope' in {store}"
+
+
+def test_tracktui_host_names_the_host_of_runs_samples_and_segments(tmp_path, monkeypatch):
+    from tracktui.store.procinfo import hostname
+
+    monkeypatch.setenv("TRACKTUI_SHARED", "1")
+    monkeypatch.setenv("TRACKTUI_HOST", " gpu07.cluster ")
+    assert hostname() == "gpu07.cluster"
+    store = tmp_path / "s"
+    monkeypatch.setenv("TRACKTUI_SYSTEM_INTERVAL", "0.1")
+    run = tracktui.init(project="p", dir=str(store), settings={"git": False, "requirements": False})
+    run.log({"a": 1})
+    from tracktui import capture
+
+    sampler = capture.session(run).sampler  # the real system sampler: its samples go under TRACKTUI_HOST
+    deadline = time.monotonic() + 30
+    while sampler.samples < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.finish()
+    assert [d.name for d in (store / shared.SEGMENTS_DIR).iterdir()] == ["gpu07.cluster"]
+    with Reader(store) as r:
+        (rec,) = r.runs()
+        assert rec.host == "gpu07.cluster" and r.system_hosts(rec.id) == ["gpu07.cluster"]
+    monkeypatch.setenv("TRACKTUI_HOST", "")
+    assert hostname() not in ("", "gpu07.cluster")  # empty: the system's name
 
 
 def test_segment_lines_carry_a_checksum():
