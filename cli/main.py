@@ -269,7 +269,7 @@ def cmd_demo(dir: str | None, steps: int, no_app: bool) -> int:
 def _reader(dir: str | None, must_exist: bool) -> Reader:
     r = Reader(dir)
     if must_exist and not r.exists:
-        raise CliError(f"no tracktui store at {r.root} (log a run with tracktui.init() first, or pass --dir "
+        raise CliError(f"no tracktui store at {r.store} (log a run with tracktui.init() first, or pass --dir "
                        "or --store)")
     if r.exists and r.snapshot:  # cannot be written here: say that what follows may not be the latest
         print(f"tracktui: {safe_text(r.snapshot)}", file=sys.stderr)
@@ -279,7 +279,7 @@ def _reader(dir: str | None, must_exist: bool) -> Reader:
 def _find(r: Reader, ref: str) -> RunRecord:
     rec = r.run(ref)
     if rec is None:
-        raise CliError(f"no run {ref!r} in {r.root}")
+        raise CliError(f"no run {ref!r} in {r.store}")
     return rec
 
 

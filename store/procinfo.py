@@ -8,9 +8,14 @@ _btime: float | None = None
 _HOST = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
 
 
+ENV_HOST = "TRACKTUI_HOST"
+
+
 def hostname() -> str:
-    """This machine's host name, as runs record it."""
-    return _HOST
+    """This machine's host name, as runs record it: TRACKTUI_HOST where set (nodes whose host names are not
+    unique, tests), else the system's. It must name one machine: a run's pid is checked on the host of that
+    name."""
+    return os.environ.get(ENV_HOST, "").strip() or _HOST
 
 
 def _boot_time() -> float | None:

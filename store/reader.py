@@ -128,8 +128,9 @@ class Reader:
     call); SQLite's errors come through as sqlite3.Error."""
 
     def __init__(self, dir: str | os.PathLike[str] | StoreURL | None = None):
-        self.store = resolve_store(dir)  # a Path, or a StoreURL (which prints without its password)
-        self.root = shared.reader_root(self.store)  # a shared root reads its folded local cache
+        # the store as given (a Path, or a StoreURL, which prints without its password): what messages name
+        self.store = resolve_store(dir)
+        self.root = shared.reader_root(self.store)  # what is read: a shared root's folded local cache
         self.engine = engine_for(self.root)
         self._conn: Any = None
         self._listener: Any = None  # PostgreSQL: the LISTEN connection of wait_for_change
@@ -163,7 +164,7 @@ class Reader:
         except self.engine.read_errors() as e:
             self._conn = None
             conn.close()
-            raise StoreError(f"reading the tracktui store {self.root} failed: {' '.join(str(e).split())[:300]}") from e
+            raise StoreError(f"reading the tracktui store {self.store} failed: {' '.join(str(e).split())[:300]}") from e
 
     def wait_for_change(self, timeout: float) -> bool:
         """Wait until a writer commits to the store, at most timeout seconds; True when one did.
@@ -182,7 +183,7 @@ class Reader:
             except self.engine.read_errors() as e:
                 listener, self._listener = self._listener, None
                 listener.close()
-                raise StoreError(f"waiting for changes in the tracktui store {self.root} failed: "
+                raise StoreError(f"waiting for changes in the tracktui store {self.store} failed: "
                                  f"{' '.join(str(e).split())[:300]}") from e
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
@@ -272,7 +273,7 @@ class Reader:
                     raise
                 self._conn = None
                 conn.close()
-                raise StoreError(f"reading the tracktui store {self.root} failed: "
+                raise StoreError(f"reading the tracktui store {self.store} failed: "
                                  f"{' '.join(str(e).split())[:300]}") from e
             known = self._hosts_conn = (conn, "host" in names)
         return bool(known[1])

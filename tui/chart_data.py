@@ -127,24 +127,30 @@ def bucket_mean(xs: list[float], ys: list[float], buckets: int) -> tuple[list[fl
 
 
 def read_compare(r: Reader, run_ids: list[str], system: bool, buckets: int = BUCKETS) -> CompareRead:
-    """Every metric of every run, downsampled by the store (history) or here (system samples)."""
+    """Every metric of every run, downsampled by the store (history) or here (system samples). System
+    samples: each run's own host under the plain keys (overlaid), and each further node of a multi-node run in
+    a block of its own (node_key), where every run that sampled that host shows."""
     out: dict[str, dict[str, Series]] = {}
     bases: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
     step_metrics: dict[str, str] = {}
     t0: dict[str, float] = {}
+    nodes: dict[str, dict[str, Series]] = {}  # system: the further nodes of multi-node runs, after the own hosts
     for rid in run_ids:
         rec = r.run(rid)
         if rec is None:
             continue
         t0[rid] = rec.created_at
         if system:
-            for key, pts in r.system(rid).items():
-                good = [(ts - rec.created_at, v) for ts, v in pts if isinstance(v, (int, float))]
-                xs = [p[0] for p in good if math.isfinite(p[1])]
-                ys = [float(p[1]) for p in good if math.isfinite(p[1])]
-                xs, ys = bucket_mean(xs, ys, buckets)
-                special = [(x, float(v)) for x, v in good if not math.isfinite(v)]
-                out.setdefault(key, {})[rid] = Series(xs, ys, special, x_label="time")
+            hosts = r.system_hosts(rid)
+            for i, host in enumerate(hosts or [None]):
+                for key, pts in r.system(rid, host=host if i else None).items():
+                    good = [(ts - rec.created_at, v) for ts, v in pts if isinstance(v, (int, float))]
+                    xs = [p[0] for p in good if math.isfinite(p[1])]
+                    ys = [float(p[1]) for p in good if math.isfinite(p[1])]
+                    xs, ys = bucket_mean(xs, ys, buckets)
+                    special = [(x, float(v)) for x, v in good if not math.isfinite(v)]
+                    into = (nodes, node_key(host, key)) if i else (out, key)
+                    into[0].setdefault(into[1], {})[rid] = Series(xs, ys, special, x_label="time")
             continue
         cache: dict[str, tuple[list[float], list[float]] | None] = {}
         for key in r.keys(rid):
@@ -162,6 +168,14 @@ def read_compare(r: Reader, run_ids: list[str], system: bool, buckets: int = BUC
                 if cache[sm]:
                     bases.setdefault(key, {})[rid] = cache[sm]  # type: ignore[assignment]
                     step_metrics[key] = sm
+    out.update(sorted(nodes.items()))
     return CompareRead(out, bases, step_metrics, t0)
+
+
+def node_key(host: str | None, key: str) -> str:
+    """The compare System tab's key of a system metric of a further node of a multi-node run (a cluster job):
+    each run's own host keeps the plain keys, each further node is a section of its own (ChartGrid's
+    sections are the prefix before the first '/'; a host name holds no '/')."""
+    return f"node {host}/{key}"
 
 

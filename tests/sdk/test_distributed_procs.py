@@ -8,8 +8,6 @@ need them skip with the reason when they cannot be made; the torchrun tests skip
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,22 +19,8 @@ from pathlib import Path
 import pytest
 from tracktui.store import Reader
 
+from tests.cluster_jobs import WAIT_SAMPLED, env, needs_hosts, on_host, poll, start_job, wait_all
 
-def _unshare_reason() -> str | None:
-    if shutil.which("unshare") is None or shutil.which("hostname") is None:
-        return "needs unshare and hostname (util-linux) to give processes host names of their own"
-    try:
-        p = subprocess.run(["unshare", "--uts", "sh", "-c", "hostname tt-probe && hostname"], capture_output=True,
-                           text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"unshare --uts failed ({e})"
-    if p.returncode != 0 or p.stdout.strip() != "tt-probe":
-        return f"unshare --uts is not permitted here (root or user namespaces needed): {p.stderr.strip()[:200]}"
-    return None
-
-
-UNSHARE = _unshare_reason()
-needs_hosts = pytest.mark.skipif(UNSHARE is not None, reason=str(UNSHARE))
 try:
     import torch  # noqa: F401
 
@@ -44,93 +28,6 @@ try:
 except ImportError:
     TORCH = "torch is not installed (pip install torch==2.13.0 for the torchrun tests)"
 needs_torch = pytest.mark.skipif(TORCH is not None, reason=str(TORCH))
-
-WAIT_SAMPLED = """
-def wait_sampled(run, n=2):
-    # until this process's system sampler (if it has one) has stored n samples: no test waits on a clock
-    from tracktui import capture
-    sampler = getattr(run, "_sampler", None) or getattr(capture.session(run), "sampler", None)
-    deadline = time.monotonic() + 120
-    while sampler is not None and sampler.samples < n and time.monotonic() < deadline:
-        time.sleep(0.05)
-"""
-
-RANK_SCRIPT = """
-import os, sys, time
-import tracktui
-""" + WAIT_SAMPLED + """
-
-rank = int(os.environ["SLURM_PROCID"])
-attempt = int(os.environ.get("SLURM_RESTART_COUNT", "0"))
-run = tracktui.init(project="cluster", config={"rank_seen": rank}, distributed=os.environ.get("MODE") or None)
-print(f"line from rank {rank} attempt {attempt}", flush=True)
-for _ in range(int(sys.argv[1])):
-    run.log({"loss": 1000.0 * rank + run.step, "attempt": attempt})
-run.summary["rank_summary"] = rank
-if sys.argv[2] == "hang":
-    if rank == 0:
-        run._writer.flush()
-    sys.stdout.write("ready\\n")
-    sys.stdout.flush()
-    time.sleep(600)
-wait_sampled(run)
-run.finish()
-"""
-
-
-def _env(store: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLURM_", "TORCHELASTIC_", "OMPI_", "PMI", "TRACKTUI_"))
-           and k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "NODE_RANK")}
-    env.update(TRACKTUI_DIR=str(store), TRACKTUI_SYSTEM_INTERVAL="0.2", TRACKTUI_CAPTURE_GIT="0",
-               TRACKTUI_CAPTURE_REQUIREMENTS="0", PYTHONUNBUFFERED="1", **extra)
-    return env
-
-
-def _on_host(host: str, argv: list[str]) -> list[str]:
-    """argv run in a UTS namespace of its own whose host name is host."""
-    return ["unshare", "--uts", "sh", "-c", f'hostname {host} && exec "$0" "$@"', *argv]
-
-
-def _slurm(rank: int, hosts: list[str], per_node: int, restart: int, job: str = "4242") -> dict[str, str]:
-    node = rank // per_node
-    return {"SLURM_JOB_ID": job, "SLURM_CLUSTER_NAME": "testcluster", "SLURM_PROCID": str(rank),
-            "SLURM_LOCALID": str(rank % per_node), "SLURM_NODEID": str(node), "SLURM_STEP_ID": "0",
-            "SLURM_STEP_NUM_TASKS": str(per_node * len(hosts)), "SLURM_NTASKS": str(per_node * len(hosts)),
-            "SLURM_JOB_NODELIST": ",".join(hosts), "SLURM_JOB_PARTITION": "gpu", "SLURM_JOB_NAME": "train",
-            "SLURM_RESTART_COUNT": str(restart)}
-
-
-def _start_job(tmp: Path, store: Path, hosts: list[str], per_node: int, restart: int, steps: int, tail: str,
-               **extra: str) -> list[subprocess.Popen[str]]:
-    script = tmp / "rank.py"
-    script.write_text(textwrap.dedent(RANK_SCRIPT))
-    procs = []
-    for rank in range(per_node * len(hosts)):
-        env = _env(store, **_slurm(rank, hosts, per_node, restart), **extra)
-        argv = _on_host(hosts[rank // per_node], [sys.executable, str(script), str(steps), tail])
-        procs.append(subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    return procs
-
-
-def _wait_all(procs: list[subprocess.Popen[str]], timeout: float = 180) -> list[tuple[str, str]]:
-    out = []
-    for i, p in enumerate(procs):
-        stdout, stderr = p.communicate(timeout=timeout)
-        assert p.returncode == 0, f"rank {i} exited {p.returncode}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        out.append((stdout, stderr))
-    return out
-
-
-def _poll(what: str, fn, timeout: float = 120.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _only_run(store: Path):  # type: ignore[no-untyped-def]
@@ -144,7 +41,7 @@ def _only_run(store: Path):  # type: ignore[no-untyped-def]
 def test_slurm_job_on_two_nodes_is_one_run_and_a_killed_requeued_job_continues_it(tmp_path):
     store = tmp_path / "store"
     # attempt 0: 2 nodes x 2 ranks; rank 0 logs 30 steps, then every rank is killed with kill -9
-    procs = _start_job(tmp_path, store, ["nodea", "nodeb"], 2, restart=0, steps=30, tail="hang")
+    procs = start_job(tmp_path, store, ["nodea", "nodeb"], 2, restart=0, steps=30, tail="hang")
     try:
         for p in procs:
             assert p.stdout is not None
@@ -157,7 +54,7 @@ def test_slurm_job_on_two_nodes_is_one_run_and_a_killed_requeued_job_continues_i
                 return bool(runs) and all(r.system(runs[0].id, ["cpu.percent"], host=h).get("cpu.percent")
                                           for h in ("nodea", "nodeb"))
 
-        _poll("system samples of both nodes", both_nodes_sampled)
+        poll("system samples of both nodes", both_nodes_sampled)
     finally:
         for p in procs:
             p.send_signal(signal.SIGKILL)
@@ -168,7 +65,7 @@ def test_slurm_job_on_two_nodes_is_one_run_and_a_killed_requeued_job_continues_i
     assert first.id.startswith("slurm-testcluster-4242-")
 
     # attempt 1: requeued onto two other nodes, SLURM_RESTART_COUNT=1: the same run continues after step 29
-    outs = _wait_all(_start_job(tmp_path, store, ["nodec", "noded"], 2, restart=1, steps=10, tail="done"))
+    outs = wait_all(start_job(tmp_path, store, ["nodec", "noded"], 2, restart=1, steps=10, tail="done"))
     assert "resumed at step 30" in outs[0][1]
     assert "rank 1 of 4: log() and summary are not recorded here" in outs[1][1]
     run = _only_run(store)
@@ -200,7 +97,7 @@ def test_slurm_job_on_two_nodes_is_one_run_and_a_killed_requeued_job_continues_i
 @needs_hosts
 def test_distributed_all_gives_every_rank_its_own_run_grouped_by_the_job(tmp_path):
     store = tmp_path / "store"
-    _wait_all(_start_job(tmp_path, store, ["nodea", "nodeb"], 1, restart=0, steps=5, tail="done", MODE="all"))
+    wait_all(start_job(tmp_path, store, ["nodea", "nodeb"], 1, restart=0, steps=5, tail="done", MODE="all"))
     with Reader(store) as r:
         runs = sorted(r.runs(), key=lambda x: x.name)
         assert [x.name for x in runs] == ["slurm-4242-rank0", "slurm-4242-rank1"]
@@ -265,7 +162,7 @@ def test_torchrun_four_ranks_on_one_host_record_one_run(tmp_path):
     script = tmp_path / "ddp.py"
     script.write_text(textwrap.dedent(DDP_SCRIPT))
     p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "4",
-                        str(script)], env=_env(store, GLOO_SOCKET_IFNAME="lo"), capture_output=True, text=True,
+                        str(script)], env=env(store, GLOO_SOCKET_IFNAME="lo"), capture_output=True, text=True,
                        timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     _ddp_check(store, 4, [socket.gethostname()])
@@ -284,7 +181,7 @@ def test_torchrun_on_two_hosts_through_a_c10d_rendezvous_is_one_run_with_both_no
         argv = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "2",
                 "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "job7",
                 "--local-addr", "127.0.0.1", str(script)]
-        procs.append(subprocess.Popen(_on_host(host, argv), env=_env(store, GLOO_SOCKET_IFNAME="lo"),
+        procs.append(subprocess.Popen(on_host(host, argv), env=env(store, GLOO_SOCKET_IFNAME="lo"),
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
         time.sleep(0.5)  # the first agent hosts the rendezvous store
     for p in procs:
@@ -306,7 +203,7 @@ def test_torchrun_static_rendezvous_one_run_per_launch(tmp_path):
     for _ in range(2):
         p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
                             "--master-port", str(_free_port()), str(script)],
-                           env=_env(store, GLOO_SOCKET_IFNAME="lo"), capture_output=True, text=True, timeout=300)
+                           env=env(store, GLOO_SOCKET_IFNAME="lo"), capture_output=True, text=True, timeout=300)
         assert p.returncode == 0, p.stdout + p.stderr
     with Reader(store) as r:
         runs = r.runs()

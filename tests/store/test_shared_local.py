@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 
 import pytest
 import tracktui
@@ -53,6 +54,48 @@ def test_env_forces_shared_mode(tmp_path, monkeypatch):
     assert list((store / shared.SEGMENTS_DIR).rglob("*.seg"))
     with Reader(store) as r:
         assert len(r.runs()) == 1
+
+
+def test_messages_name_the_store_given_not_the_local_cache(tmp_path, monkeypatch, capsys):
+    from tracktui.cli.main import main
+
+    monkeypatch.setenv("TRACKTUI_SHARED", "1")
+    store, cache = tmp_path / "s", tmp_path / "cache"
+    tracktui.init(project="p", dir=str(store)).finish()
+    with Reader(store) as r:
+        assert r.store == store and r.root == shared.cache_root(store)  # reads the cache, names the store
+    for args in (["show", "nope"], ["export", "nope"]):
+        assert main(["--dir", str(store), *args]) == 1
+        err = capsys.readouterr().err
+        assert f"no run 'nope' in {store}\n" in err and str(cache) not in err, err
+    with pytest.raises(ValueError, match="^no run 'p/nope' in ") as e:
+        tracktui.Api(dir=str(store)).run("p/nope")
+    assert str(e.value) == f"no run 'p/nope' in {store}"
+
+
+def test_tracktui_host_names_the_host_of_runs_samples_and_segments(tmp_path, monkeypatch):
+    from tracktui.store.procinfo import hostname
+
+    monkeypatch.setenv("TRACKTUI_SHARED", "1")
+    monkeypatch.setenv("TRACKTUI_HOST", " gpu07.cluster ")
+    assert hostname() == "gpu07.cluster"
+    store = tmp_path / "s"
+    monkeypatch.setenv("TRACKTUI_SYSTEM_INTERVAL", "0.1")
+    run = tracktui.init(project="p", dir=str(store), settings={"git": False, "requirements": False})
+    run.log({"a": 1})
+    from tracktui import capture
+
+    sampler = capture.session(run).sampler  # the real system sampler: its samples go under TRACKTUI_HOST
+    deadline = time.monotonic() + 30
+    while sampler.samples < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.finish()
+    assert [d.name for d in (store / shared.SEGMENTS_DIR).iterdir()] == ["gpu07.cluster"]
+    with Reader(store) as r:
+        (rec,) = r.runs()
+        assert rec.host == "gpu07.cluster" and r.system_hosts(rec.id) == ["gpu07.cluster"]
+    monkeypatch.setenv("TRACKTUI_HOST", "")
+    assert hostname() not in ("", "gpu07.cluster")  # empty: the system's name
 
 
 def test_segment_lines_carry_a_checksum():

@@ -95,3 +95,42 @@ async def test_system_tab_has_a_block_per_node(tmp_path: Path) -> None:
         status = str(node.query_one("#sys-status").render())
         assert status.startswith("node node-b")
         assert str(top.query_one("#sys-status").render()).startswith(f"node {hostname()}")
+
+
+async def test_compare_system_tab_has_a_block_per_node(seeded: Path) -> None:
+    """Each run's own host overlaid under the plain keys; each further node of a multi-node run in a block of its
+    own, holding every compared run that sampled that host."""
+    from tracktui.tui.app import make_app
+    from tracktui.tui.chart_data import node_key
+    from tracktui.tui.widgets.compare_charts import CompareCharts
+
+    from .conftest import FIXED, NOW
+    from .test_compare import _compare
+
+    w = Writer.for_root(seeded)
+    for rid, nodes in (("run3", ["node-b", "node-c"]), ("run2", ["node-b"])):
+        t0 = FIXED + 60 * int(rid[-1])
+        for n in range(5):
+            w.put(("system", rid, t0 + n, [("cpu.percent", 10.0 + n)]))  # the run's own host (host-1)
+            for j, node in enumerate(nodes):
+                w.put(("system", rid, t0 + n, [("cpu.percent", 50.0 + 10 * j + n), ("gpu.0.gpu", 90.0)], node))
+    assert w.flush(10)
+    app = make_app(store_dir=seeded, poll_interval=None, fixed_now=NOW)
+    async with app.run_test(size=(120, 60)) as pilot:
+        screen = await _compare(pilot, ("down", "space", "up", "c"))
+        await pilot.press("4")
+        system = screen.query_one("#compare-system", CompareCharts)
+        end = time.monotonic() + 10
+        while not system.loaded:
+            assert time.monotonic() < end, "the System tab did not load"
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+        b, c = node_key("node-b", "cpu.percent"), node_key("node-c", "cpu.percent")
+        assert set(system.charts) == {"cpu.percent", b, c, node_key("node-b", "gpu.0.gpu"),
+                                      node_key("node-c", "gpu.0.gpu")}
+        assert set(system.charts["cpu.percent"].series) == {"run3", "run2"}
+        assert set(system.charts[b].series) == {"run3", "run2"} and set(system.charts[c].series) == {"run3"}
+        assert system.charts[c].series["run3"].y == [60.0, 61.0, 62.0, 63.0, 64.0]
+        assert system.charts["cpu.percent"].series["run2"].y == [10.0, 11.0, 12.0, 13.0, 14.0]
+        headings = [str(s.render()).strip("─ ") for s in system.query(".section")]
+        assert headings == ["metrics", "node node-b", "node node-c"]  # own hosts first, then a block per node
