@@ -183,7 +183,7 @@ class Api:
         with Reader(self.dir) as r:
             rec = r.run(ref)
         if rec is None:
-            raise ValueError(f"no run {path!r} in {r.location}")
+            raise ValueError(f"no run {path!r} in {r.store}")
         return ApiRun(self.dir, rec)
 
     def artifact(self, name: str, type: str | None = None) -> Any:

@@ -578,7 +578,7 @@ def read_artifact(dir: Any, ref: str, type: str | None = None) -> Artifact:
         if project is None:
             found = sart.projects_with(r, name)
             if not found:
-                raise sart.ArtifactNotFound(f"no artifact {name!r} in {r.location}")
+                raise sart.ArtifactNotFound(f"no artifact {name!r} in {r.store}")
             if len(found) > 1:
                 raise ValueError(f"artifact {name!r} exists in projects {', '.join(found)}: "
                                  f"say which, as 'project/{name}:{tag}'")

@@ -89,6 +89,8 @@ def test_versions_and_aliases(store_dir, tmp_path):
         run.use_artifact("ckpt:nope")
     with pytest.raises(ValueError, match="no artifact 'missing'"):
         run.use_artifact("missing:latest")
+    with pytest.raises(ValueError, match="no artifact 'nope' in "):  # no project: every project looked in
+        api.artifact("nope:latest")
     with pytest.raises(ValueError, match="has type 'model', not 'dataset'"):
         run.use_artifact("ckpt:v1", type="dataset")
     # aliases that could not name one version are left out with a warning; the good ones are kept
