@@ -92,6 +92,11 @@ def test_trainer_metrics_config_and_summary_are_read_back(store: Path) -> None:
     assert not {"train/train_runtime", "train/train_loss"} & keys
     assert run.summary["train_runtime"] > 0 and run.summary["train_loss"] > 0
     assert run.summary["train/global_step"] == 6 and run.summary["eval/loss"] == evals[-1]["eval/loss"]
+    # the end of training adds no row holding only train/epoch and the step: its epoch is the summary's; the
+    # summary keeps the step an int (as wandb's), history holds numbers as floats (as for every key)
+    assert type(run.summary["train/global_step"]) is int
+    assert [sorted(r) for r in rows if not set(r) - {"_step", "_timestamp", "train/epoch", "train/global_step"}] == []
+    assert run.summary["train/epoch"] == train[-1]["train/epoch"] == 0.75  # 6 steps of 8 per epoch
     defs = {d["name"]: d for d in run.metric_defs}
     assert defs["*"]["step_metric"] == "train/global_step"
     assert defs["train/global_step"]["step_metric"] is None and defs["train/epoch"]["step_metric"] is None
