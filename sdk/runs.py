@@ -163,6 +163,20 @@ class Run(RunCompat):
             lost(f"log:{type(e).__name__}", f"tracktui: log() failed ({type(e).__name__}: {e}); the values "
                                             "of that call were not recorded; training goes on")
 
+    def _log_own_steps(self, data: Mapping[str, Any], step: int, commit: bool) -> None:
+        """log() for values that keep their own steps per key (sync_tensorboard: each TensorBoard tag, and
+        each writer, counts its own steps): a step lower than the current one is expected there, so it is
+        stored at that step without the step-back warning. Never raises."""
+        if self._finished:
+            self.log(data, step, commit)  # the log-after-finish message
+            return
+        try:
+            with self._lock:
+                self._log(data, step, commit, own_steps=True)
+        except Exception as e:  # noqa: BLE001 - tracking never raises into training code
+            lost(f"log:{type(e).__name__}", f"tracktui: log() failed ({type(e).__name__}: {e}); the values "
+                                            "of that call were not recorded; training goes on")
+
     def _log_fast(self, data: dict[str, Any]) -> bool:
         """The common case, a flat dict of ASCII keys to finite non-zero floats and ints: straight to the queue.
 
@@ -204,13 +218,13 @@ class Run(RunCompat):
             self._max_step = step
         return True
 
-    def _log(self, data: Mapping[str, Any], step: Any, commit: bool) -> None:
+    def _log(self, data: Mapping[str, Any], step: Any, commit: bool, own_steps: bool = False) -> None:
         if not isinstance(data, Mapping):
             warn_once("log-not-dict", f"tracktui: log() takes a dict, not {type(data).__name__}; ignored")
             return
         staged = values.stage(data)  # read in full first: a mapping that raises halfway changes nothing
         if step is not None:
-            step = self._check_step(step)
+            step = self._check_step(step, own_steps)
             pending_at = self._next if self._pending_step is None else self._pending_step
             if self._pending and pending_at != step:
                 self._commit()
@@ -230,7 +244,7 @@ class Run(RunCompat):
         if commit:
             self._commit()
 
-    def _check_step(self, step: Any) -> int:
+    def _check_step(self, step: Any, own_steps: bool = False) -> int:
         s, why = values.as_step(step)
         if why:
             try:
@@ -239,7 +253,7 @@ class Run(RunCompat):
                 shown = f"a {type(step).__name__}"
             warn_once(f"bad-step:{why}", f"tracktui: step={shown} is refused ({why}); the automatic step is used")
             return self._next if self._pending_step is None else self._pending_step
-        if s < self._max_step and s != self._pending_step:  # the current step again joins it, as in wandb
+        if s < self._max_step and s != self._pending_step and not own_steps:  # the current step joins it (wandb)
             warn_once(f"step-back:{self.id}", f"tracktui: step {s} is lower than the current step "
                                               f"{self._max_step} of run {self.name}; stored anyway "
                                               "(values at a step already written are replaced)")

@@ -15,13 +15,18 @@ once, one imported later is patched as it is imported.
 
 What is kept: scalars (`simple_value` and scalar tensors) as numbers; images (PNG/JPEG) as tracktui.Image;
 histograms (`histo` and the histograms plugin's tensors) as tracktui.Histogram; text as tracktui.Text (the
-`/text_summary` suffix that writers add is dropped); add_hparams' hyperparameters as config. Not kept (one
+`/text_summary` suffix that writers add is dropped); add_hparams' hyperparameters as config, and its metrics
+under their tags ("hparam/acc"): the session folder add_hparams writes them in (named by run_name, by default
+the time, so a new name every run) is this run, so it is not part of the key. Not kept (one
 message each): audio, GIF videos, PR curves, meshes and other plugins; graphs and embeddings are not summaries.
 
 Steps: each value is logged at its event's step with commit=False, so the values that one step's add_* calls
 write share a row; the row is committed when an event with another step arrives, when the writer is flushed or
-closed, and when the run finishes. Keys: the tag, prefixed by the writer's log directory relative to the first
-one seen (or to `root_logdir`), e.g. "loss" for runs/exp and "loss_train/loss" for the folder add_scalars makes.
+closed, and when the run finishes. TensorBoard keeps steps per tag and per writer, so a step lower than the
+run's current one is normal here: it is stored at that step without log()'s step-back warning.
+
+Keys: the tag, prefixed by the writer's log directory relative to the first one seen (or to `root_logdir`),
+e.g. "loss" for runs/exp and "loss_train/loss" for the folder add_scalars makes.
 """
 
 from __future__ import annotations
@@ -171,14 +176,23 @@ def _commit(run: Any) -> None:
         _writers.clear()
     try:
         if step is not None:
-            run.log({}, step=step)
+            _log_at(run, {}, step, True)
     except Exception as e:  # noqa: BLE001 - never into the training loop
         lost("tensorboard-commit", f"tracktui: sync_tensorboard could not commit a step ({e})")
 
 
-def _prefix(writer: Any) -> str:
+def _log_at(run: Any, data: dict[str, Any], step: int, commit: bool) -> None:
+    """Log at the event's own step: TensorBoard keeps steps per tag (and per writer), so a step lower than the
+    run's current one is expected here and stored there without log()'s step-back warning."""
+    log = getattr(run, "_log_own_steps", None)
+    if log is None:  # a run that records nothing (disabled, or another rank's)
+        run.log(data, step=step, commit=commit)
+    else:
+        log(data, step, commit)
+
+
+def _prefix_of(logdir: str) -> str:
     global _root
-    logdir = os.path.abspath(str(writer.get_logdir()))
     with _lock:
         prefix = _prefixes.get(logdir)
         if prefix is None:
@@ -195,13 +209,28 @@ def _prefix(writer: Any) -> str:
     return prefix
 
 
+def _hparams_session(logdir: str) -> None:
+    """add_hparams() writes through a writer of its own, in a folder under the script's writer named by
+    run_name (by default the time: a new name every run). That session is this run: its metric keys take the
+    script's writer's prefix ("hparam/acc", not "1795939657.89/hparam/acc")."""
+    global _root
+    parent = os.path.dirname(logdir)
+    with _lock:
+        if _root is None:
+            _root = parent
+        _prefixes[logdir] = _prefix_of(parent)
+
+
 def _record(run: Any, writer: Any, event: Any) -> None:
     """Log the event's summary values at its step; a value that cannot be converted costs only itself."""
     global _row_step
     try:
         if not event.HasField("summary") or not event.summary.value:
             return
-        prefix = _prefix(writer)
+        logdir = os.path.abspath(str(writer.get_logdir()))
+        if any(v.metadata.plugin_data.plugin_name == "hparams" for v in event.summary.value):
+            _hparams_session(logdir)
+        prefix = _prefix_of(logdir)
         data: dict[str, Any] = {}
         for value in event.summary.value:
             try:
@@ -216,7 +245,7 @@ def _record(run: Any, writer: Any, event: Any) -> None:
                     _row_step = step
                     _writers.clear()
                 _writers.add(id(writer))
-            run.log(data, step=step, commit=False)
+            _log_at(run, data, step, False)
     except Exception as e:  # noqa: BLE001
         lost(f"tensorboard:{type(e).__name__}", f"tracktui: sync_tensorboard could not record an event "
                                                 f"({type(e).__name__}: {e}); it is only in the event file")

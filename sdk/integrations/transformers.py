@@ -9,7 +9,10 @@ What it records, under the names wandb's WandbCallback uses (so charts and scrip
   `train/global_step` on each row; `train/global_step` is every metric's default x-axis and `train/epoch`
   (on every row too) a step metric of its own;
 - the end-of-training figures (`train_runtime`, `train_samples_per_second`, `train_steps_per_second`,
-  `train_loss`, `total_flos`) as summary values, not as a one-point series;
+  `train_loss`, `total_flos`) as summary values, not as a one-point series; the epoch that log carries goes to
+  the summary's `train/epoch` too, so it adds no row (wandb's callback logs a row holding only `train/epoch` and
+  `train/global_step` there); `train/global_step` stays an int in the summary, as wandb's does, while history
+  holds it as a float, as it holds every number;
 - only on the world's process zero (DDP, DeepSpeed, FSDP): the other ranks record nothing.
 
 It uses the run the script started with tracktui.init() when there is one; otherwise it starts one (project:
@@ -114,9 +117,12 @@ class TrackTuiCallback(TrainerCallback):
         if not self._live():  # evaluate() or predict() without train(), or the run was finished
             self.setup(args, state, model)
         history = {}
+        end = any(k in logs for k in SUMMARY_KEYS)  # the end-of-training log: its figures are summary values
         for k, v in logs.items():
             if k in SUMMARY_KEYS:
                 self._run.summary[k] = v
+            elif end and k == "epoch":  # the epoch training ended at: no row holding only that and the step
+                self._run.summary["train/epoch"] = v
             else:
                 history[k] = v
         if history:

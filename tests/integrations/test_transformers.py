@@ -3,6 +3,9 @@ and the run is read back through Api (config, keys, global steps, summary)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,6 +92,11 @@ def test_trainer_metrics_config_and_summary_are_read_back(store: Path) -> None:
     assert not {"train/train_runtime", "train/train_loss"} & keys
     assert run.summary["train_runtime"] > 0 and run.summary["train_loss"] > 0
     assert run.summary["train/global_step"] == 6 and run.summary["eval/loss"] == evals[-1]["eval/loss"]
+    # the end of training adds no row holding only train/epoch and the step: its epoch is the summary's; the
+    # summary keeps the step an int (as wandb's), history holds numbers as floats (as for every key)
+    assert type(run.summary["train/global_step"]) is int
+    assert [sorted(r) for r in rows if not set(r) - {"_step", "_timestamp", "train/epoch", "train/global_step"}] == []
+    assert run.summary["train/epoch"] == train[-1]["train/epoch"] == 0.75  # 6 steps of 8 per epoch
     defs = {d["name"]: d for d in run.metric_defs}
     assert defs["*"]["step_metric"] == "train/global_step"
     assert defs["train/global_step"]["step_metric"] is None and defs["train/epoch"]["step_metric"] is None
@@ -103,3 +111,53 @@ def test_no_second_run_when_the_script_called_init(store: Path) -> None:
 
 def test_ranks_other_than_zero_record_nothing(store: Path) -> None:
     assert sorted(r.project for r in tracktui.Api(store).runs()) == ["hf", "own"]
+
+
+DDP_SCRIPT = r"""
+import os, sys, torch, tracktui
+from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainerCallback, TrainingArguments
+from tracktui.integrations.transformers import TrackTuiCallback
+
+rank = int(os.environ["RANK"])
+
+class RankTag(TrainerCallback):
+    # adds this rank's own key to every Trainer log, before TrackTuiCallback sees the log
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs[f"rank{rank}"] = 1.0
+
+g = torch.Generator().manual_seed(0)
+data = [{"input_ids": torch.randint(0, 50, (8,), generator=g), "attention_mask": torch.ones(8, dtype=torch.long),
+         "labels": int(i % 2)} for i in range(32)]
+model = BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+    num_attention_heads=2, intermediate_size=32, max_position_embeddings=16, num_labels=2))
+args = TrainingArguments(output_dir=sys.argv[1], max_steps=4, per_device_train_batch_size=4, logging_steps=1,
+    save_strategy="no", report_to="none", use_cpu=True, ddp_backend="gloo", disable_tqdm=True, seed=0)
+cb = TrackTuiCallback(project="hf-ddp")
+Trainer(model=model, args=args, train_dataset=data, callbacks=[RankTag(), cb]).train()
+print(f"rank {rank} of {args.world_size}: run {tracktui.run and tracktui.run.id} callback {cb.run and cb.run.id}",
+      flush=True)
+"""
+
+
+def test_only_world_process_zero_records_under_torchrun_ddp(tmp_path: Path) -> None:
+    """Real DDP on the CPU: torchrun starts two ranks (gloo), each runs Trainer with the callback; one run holds
+    rank zero's logs, and rank one starts no run (nor joins the job's run through tracktui.init)."""
+    script = tmp_path / "hf_ddp.py"
+    script.write_text(DDP_SCRIPT)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLURM_", "TORCHELASTIC_", "OMPI_", "PMI", "TRACKTUI_"))
+           and k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "NODE_RANK")}
+    env.update(TRACKTUI_DIR=str(tmp_path / "store"), TRACKTUI_CAPTURE_GIT="0", TRACKTUI_CAPTURE_REQUIREMENTS="0",
+               GLOO_SOCKET_IFNAME="lo", PYTHONUNBUFFERED="1")
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                           str(script), str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (run,) = tracktui.Api(tmp_path / "store").runs()
+    assert f"rank 0 of 2: run {run.id} callback {run.id}" in proc.stdout, proc.stdout
+    assert "rank 1 of 2: run None callback None" in proc.stdout, proc.stdout
+    assert run.metadata["ranks"]["world_size"] == 2 and run.state == "finished"
+    train = [r for r in run.history() if "train/loss" in r]
+    assert [r["train/global_step"] for r in train] == [1, 2, 3, 4]
+    assert all(r["train/rank0"] == 1 for r in train)  # rank zero's logs, and none of rank one's
+    assert "train/rank1" not in run.keys() and run.summary["train/global_step"] == 4
+    assert run.config["hidden_size"] == 16 and run.config["ddp_backend"] == "gloo"
