@@ -138,7 +138,10 @@ class Reader:
 
     @property
     def exists(self) -> bool:
-        """Whether the store holds a schema (an empty or missing store reads as no runs)."""
+        """Whether the store holds a schema (an empty or missing store reads as no runs). A shared root that
+        is not there does not exist, whatever its cache holds (folding it made an empty cache)."""
+        if self.root != self.store and isinstance(self.store, Path) and not self.store.exists():
+            return False
         return self._connection() is not None
 
     @property

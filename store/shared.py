@@ -135,6 +135,9 @@ class Folder:
         from . import report, segments
 
         with self._lock:
+            if not self.root.exists():  # no store (yet), or the mount is away: nothing to fold, no cache made
+                self.folded_at = time.monotonic()
+                return
             try:
                 segments.fold(self.root, self.cache, seen=self._seen)
             except Exception as e:  # noqa: BLE001 - the reader shows what the cache holds; next fold retries

@@ -71,6 +71,11 @@ def test_messages_name_the_store_given_not_the_local_cache(tmp_path, monkeypatch
     with pytest.raises(ValueError, match="^no run 'p/nope' in ") as e:
         tracktui.Api(dir=str(store)).run("p/nope")
     assert str(e.value) == f"no run 'p/nope' in {store}"
+    # a shared store that is not there reads as missing (it used to read as an empty store: "no runs", 0)
+    gone = tmp_path / "gone"
+    assert main(["--dir", str(gone), "ls"]) == 1
+    assert f"no tracktui store at {gone}" in capsys.readouterr().err
+    assert not shared.cache_root(gone).exists() and not gone.exists()
 
 
 def test_tracktui_host_names_the_host_of_runs_samples_and_segments(tmp_path, monkeypatch):
