@@ -14,6 +14,7 @@ SQLite's specifics live in schema.py (and here, in SqliteEngine); PostgreSQL's i
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,27 @@ from .location import StoreURL, Target
 # readonly database", "unable to open database file", "interrupted")
 _TRANSIENT_WORDS = ("locked", "busy", "full", "disk", "i/o", "readonly", "read-only", "unable to open",
                     "interrupted")
+
+
+ROWS_PER_STATEMENT = 100  # rows bound per INSERT by insert_rows (at most 999 parameters: the oldest SQLite's limit)
+
+
+def insert_rows(conn: Any, head: str, ncols: int, tail: str, rows: Sequence[Sequence[Any]]) -> None:
+    """conn.executemany(f"{head} VALUES (?, ...) {tail}", rows) on SQLite, about twice as fast for big batches:
+    up to ROWS_PER_STATEMENT rows per statement (one multi-row VALUES), so the sqlite3 module prepares,
+    steps and resets once per hundred rows, not per row. Rows go in, in order (a later row of the same key
+    meets the earlier one's ON CONFLICT, as with executemany)."""
+    n = len(rows)
+    per = max(1, min(ROWS_PER_STATEMENT, 999 // ncols))
+    full = n - n % per if n >= 2 * per else 0  # small batches: plain executemany
+    one = "(" + ", ".join("?" * ncols) + ")"
+    if full:
+        flat = list(itertools.chain.from_iterable(rows[:full] if full < n else rows))
+        width = per * ncols
+        conn.executemany(f"{head} VALUES {', '.join([one] * per)} {tail}",
+                         (flat[i:i + width] for i in range(0, len(flat), width)))
+    if full < n:
+        conn.executemany(f"{head} VALUES {one} {tail}", rows[full:] if full else rows)
 
 
 class Engine:
@@ -140,20 +162,14 @@ class Engine:
 
     def upsert_history(self, conn: Any, rows: Sequence[tuple[Any, ...]], dedupe: bool) -> None:
         """Insert or replace history points (metric_id, step, value, kind, text)."""
-        conn.executemany(
-            "INSERT INTO history(metric_id, step, value, kind, text) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(metric_id, step) DO UPDATE SET value = excluded.value, kind = excluded.kind, "
-            "text = excluded.text",
-            rows,
-        )
+        insert_rows(conn, "INSERT INTO history(metric_id, step, value, kind, text)", 5,
+                    "ON CONFLICT(metric_id, step) DO UPDATE SET value = excluded.value, kind = excluded.kind, "
+                    "text = excluded.text", rows)
 
     def upsert_steps(self, conn: Any, rows: Sequence[tuple[str, int, float]], dedupe: bool) -> None:
         """Insert or replace the wall time of steps (run_id, step, ts)."""
-        conn.executemany(
-            "INSERT INTO steps(run_id, step, ts) VALUES (?, ?, ?) ON CONFLICT(run_id, step) DO UPDATE SET "
-            "ts = excluded.ts",
-            rows,
-        )
+        insert_rows(conn, "INSERT INTO steps(run_id, step, ts)", 3,
+                    "ON CONFLICT(run_id, step) DO UPDATE SET ts = excluded.ts", rows)
 
     def json_cell(self, column: str, index: int) -> str:
         """SQL for cell `index` of a JSON array held as text in `column` (comparable to json_param)."""

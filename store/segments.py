@@ -169,17 +169,39 @@ class Parsed:
 
 def parse(data: bytes, keep_lines: bool = False) -> Parsed:
     """Read a segment file's bytes: every line checked against its checksum; bad lines skipped and counted."""
+    out, bodies, good = _check(data)
+    if not bodies:
+        return out
+    try:  # one parse for the whole file (the lines were checked one by one above)
+        records = [_record(o) for o in _loads((b"[" + b",".join(bodies) + b"]").decode("ascii"))]
+        kept = good
+    except Exception:  # noqa: BLE001 - some line with a good checksum is still not a record: one by one
+        records, kept = [], []
+        for body, ln in zip(bodies, good, strict=True):
+            try:
+                records.append(_record(_loads(body.decode("ascii"))))
+                kept.append(ln)
+            except Exception:  # noqa: BLE001
+                out.bad += 1
+    out.records = records
+    if keep_lines:
+        out.lines = [ln + b"\n" for ln in kept]
+    return out
+
+
+def _check(data: bytes) -> tuple[Parsed, list[bytes], list[bytes]]:
+    """The header's version, and the bodies and lines whose checksums match (the others counted in bad)."""
     nl = data.find(b"\n")
     head = data[:nl] if nl >= 0 else b""
     if not head.startswith(MAGIC):
-        return Parsed(None)
+        return Parsed(None), [], []
     try:
         version = int(head[len(MAGIC):])
     except ValueError:
-        return Parsed(None)
+        return Parsed(None), [], []
     out = Parsed(version)
     if version > VERSION:
-        return out
+        return out, [], []
     body_lines = data[nl + 1:].split(b"\n")
     if body_lines[-1]:  # a torn tail (no newline): skipped
         out.bad += 1
@@ -197,21 +219,43 @@ def parse(data: bytes, keep_lines: bool = False) -> Parsed:
             continue
         bodies.append(body)
         good.append(ln)
-    try:  # one parse for the whole file (the lines were checked one by one above)
-        records = [_record(o) for o in _loads((b"[" + b",".join(bodies) + b"]").decode("ascii"))]
-        kept = good
-    except Exception:  # noqa: BLE001 - some line with a good checksum is still not a record: one by one
-        records, kept = [], []
-        for body, ln in zip(bodies, good, strict=True):
+    return out, bodies, good
+
+
+def _is_record(obj: Any) -> bool:
+    """Whether a decoded line body has a record's shape: [seq, record], the record a tuple of the tagged form
+    (its type first) or the short history form ["H", run_id, step, ts, items, rewrite]."""
+    if type(obj) is not list or len(obj) != 2 or type(obj[0]) is not int:
+        return False
+    rec = obj[1]
+    if type(rec) is list:
+        return len(rec) == 6 and rec[0] == "H" and type(rec[4]) is list
+    return type(rec) is tuple and len(rec) > 0 and type(rec[0]) is str
+
+
+def _parse_fold(data: bytes) -> tuple[Parsed, list[list[Any]]]:
+    """parse() for folding: the records as decoded, [seq, record], a history record of the short form left
+    as its list ["H", ...] (the history handler takes it as it is: no tuple made per record)."""
+    out, bodies, _ = _check(data)
+    if not bodies:
+        return out, []
+    try:
+        objs = _loads((b"[" + b",".join(bodies) + b"]").decode("ascii"))
+    except Exception:  # noqa: BLE001 - some line with a good checksum is not JSON: one by one
+        objs = []
+        for body in bodies:
             try:
-                records.append(_record(_loads(body.decode("ascii"))))
-                kept.append(ln)
+                objs.append(_loads(body.decode("ascii")))
             except Exception:  # noqa: BLE001
                 out.bad += 1
-    out.records = records
-    if keep_lines:
-        out.lines = [ln + b"\n" for ln in kept]
-    return out
+    # _is_record, spelled out: one comprehension over the file, no call per record
+    bad = [o for o in objs if not (type(o) is list and len(o) == 2 and type(o[0]) is int and (
+        (type(r := o[1]) is list and len(r) == 6 and r[0] == "H" and type(r[4]) is list)
+        or (type(r) is tuple and len(r) > 0 and type(r[0]) is str)))]
+    if bad:
+        objs = [o for o in objs if _is_record(o)]
+        out.bad += len(bad)
+    return out, objs
 
 
 @dataclass(frozen=True)
@@ -652,10 +696,17 @@ def _handler(op: str) -> Any:
 
 
 def _apply_chunk(conn: Any, metric_ids: dict[Any, Any], records: list[Record]) -> None:
-    """The records of one chunk, grouped by type in order of first appearance (as Writer batches are)."""
-    by_op: dict[str, list[Record]] = {}
-    for r in records:
-        by_op.setdefault(r[0], []).append(r)
+    """The records of one chunk, grouped by type in order of first appearance (as Writer batches are); a
+    history record of the short form ("H") is one of the history group, in its place."""
+    ops = {r[0] for r in records}
+    if len(ops) == 1:  # the rule: a chunk of history records only
+        first = records[0][0]
+        by_op = {"history" if first == "H" else first: records}
+    else:
+        by_op = {}
+        for r in records:
+            op = r[0]
+            by_op.setdefault("history" if op == "H" else op, []).append(r)
     batch = Batch(conn, metric_ids, SQLITE)
     for op, recs in by_op.items():
         h = _handler(op)
@@ -666,6 +717,17 @@ def _apply_chunk(conn: Any, metric_ids: dict[Any, Any], records: list[Record]) -
         h(batch, recs)
     if batch.run_updates:
         apply_run_updates(conn, batch.run_updates, SQLITE)
+
+
+def _dropped(record: Any, error: BaseException) -> None:
+    """_report_dropped for a record as folded (a short-form history record named as a history one)."""
+    try:
+        if record[0] == "H":
+            record = ("history", record[1], record[2], record[3], [tuple(it) for it in record[4]], record[5])
+        _report_dropped(record, error)
+    except Exception:  # noqa: BLE001 - a record too damaged to be named
+        report.once(f"dropped-fold:{type(error).__name__}", "tracktui: a record of a shared store could not "
+                    f"be stored and was dropped ({type(error).__name__}: {error})")
 
 
 def _apply_isolating(conn: Any, metric_ids: dict[Any, Any], records: list[Record]) -> None:
@@ -692,11 +754,12 @@ def _apply_isolating(conn: Any, metric_ids: dict[Any, Any], records: list[Record
             metric_ids.clear()
             if SQLITE.transient(e):
                 raise
-            _report_dropped(r, e)
+            _dropped(r, e)
 
 
-def _apply(conn: Any, metric_ids: dict[Any, Any], key: str, items: list[tuple[int, Record]], upto: int) -> int:
-    """One transaction: the records of writer `key` not folded yet, and its progress set to upto."""
+def _apply(conn: Any, metric_ids: dict[Any, Any], key: str, items: list[Any], upto: int) -> int:
+    """One transaction: the records of writer `key` not folded yet (items: [seq, record], in order), and its
+    progress set to upto."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         row = conn.execute("SELECT next_seq FROM shared_progress WHERE writer = ?", (key,)).fetchone()
@@ -704,25 +767,21 @@ def _apply(conn: Any, metric_ids: dict[Any, Any], key: str, items: list[tuple[in
         if done >= upto:
             conn.execute("ROLLBACK")
             return 0
-        chunk: list[Record] = []
-        n = 0
-        for seq, rec in items:
-            if seq < done:
-                continue
-            n += 1
-            if rec[0] == "run_insert":  # a run row first, before what follows it refers to it
-                if chunk:
-                    _apply_isolating(conn, metric_ids, chunk)
-                    chunk = []
-                _apply_isolating(conn, metric_ids, [rec])
-            else:
-                chunk.append(rec)
-        if chunk:
-            _apply_isolating(conn, metric_ids, chunk)
+        records = [it[1] for it in items if it[0] >= done]
+        # a run row first, before what follows it refers to it: the records between run rows go in chunks
+        starts = [i for i, r in enumerate(records) if r[0] == "run_insert"]
+        at = 0
+        for i in starts:
+            if i > at:
+                _apply_isolating(conn, metric_ids, records[at:i])
+            _apply_isolating(conn, metric_ids, [records[i]])
+            at = i + 1
+        if at < len(records):
+            _apply_isolating(conn, metric_ids, records[at:])
         conn.execute("INSERT INTO shared_progress(writer, next_seq) VALUES (?, ?) ON CONFLICT(writer) DO UPDATE "
                      "SET next_seq = excluded.next_seq", (key, upto))
         conn.execute("COMMIT")
-        return n
+        return len(records)
     except BaseException:
         try:
             conn.execute("ROLLBACK")
@@ -808,7 +867,7 @@ def fold(root: Path, cache: Path, conn: Any = None, seen: dict[str, list[float]]
                     listed.add(name)
                     sf = SegFile(d / name, upto, upto)
                 result.segments += 1
-                parsed = parse(data)
+                parsed, objs = _parse_fold(data)
                 if parsed.version is None:
                     result.skipped_files += 1
                     report.once(f"fold-foreign:{sf.path}", f"tracktui: {sf.path} is not a tracktui segment "
@@ -825,7 +884,7 @@ def fold(root: Path, cache: Path, conn: Any = None, seen: dict[str, list[float]]
                     result.skipped_lines += parsed.bad
                     report.once(f"fold-bad:{sf.path}", f"tracktui: {parsed.bad} damaged lines in {sf.path} "
                                 "were skipped (checksum mismatch or torn tail)")
-                items.extend((s, r) for s, r in parsed.records if s >= upto)
+                items += [o for o in objs if o[0] >= upto]
                 upto = max(upto, sf.last + 1)
                 if len(items) >= FOLD_CHUNK:
                     result.records += _apply(conn, metric_ids, key, items, upto)

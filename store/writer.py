@@ -115,18 +115,29 @@ def _write_history(batch: Batch, records: list[Record]) -> None:
     recompute: dict[str, tuple[set[int], set[int]]] = {}
     last_step: dict[str, int] = {}
     append = rows.append
+    add_step = steps.append
+    # Runs of records of one run and one bucket are the rule (a fold applies a whole segment at once): the
+    # run's metric ids and the bucket's dict are looked up when they change, not for every record.
+    run = cache = bucket = None
+    at = top = -1
     for _, run_id, step, ts, items, rewrite in records:
-        cache = batch.metric_ids(run_id, "history")
-        steps.append((run_id, step, ts))
-        if step > last_step.get(run_id, -1):
-            last_step[run_id] = step
+        if run_id != run:
+            if run is not None and top > last_step.get(run, -1):
+                last_step[run] = top
+            run = run_id
+            cache = batch.metric_ids(run_id, "history")
+            top = last_step.get(run_id, -1)
+        add_step((run_id, step, ts))
+        if step > top:
+            top = step
         if rewrite:
             t = recompute.setdefault(run_id, (set(), set()))
             t[0].add(step >> ROLLUP_SHIFT)
-        else:
-            bucket = rollup.get(step >> ROLLUP_SHIFT)
+        elif step >> ROLLUP_SHIFT != at:
+            at = step >> ROLLUP_SHIFT
+            bucket = rollup.get(at)
             if bucket is None:
-                bucket = rollup[step >> ROLLUP_SHIFT] = {}
+                bucket = rollup[at] = {}
         for key, value, kind, text in items:
             mid = cache.get(key)
             if mid is None:
@@ -155,6 +166,8 @@ def _write_history(batch: Batch, records: list[Record]) -> None:
                 else:
                     a[1] = step
                     a[6] += 1
+    if run is not None and top > last_step.get(run, -1):
+        last_step[run] = top
     conn = batch.conn
     engine = batch.engine
     rewrites = bool(recompute)

@@ -85,3 +85,18 @@ def test_missing_or_empty_store_reads_as_no_runs(store_dir):
     store_dir.mkdir()
     db_path(store_dir).touch()
     assert Reader(store_dir).runs() == []
+
+
+def test_insert_rows_binds_many_rows_per_statement_and_keeps_executemany_order():
+    from tracktui.store.engine import ROWS_PER_STATEMENT, insert_rows
+
+    sql = "INSERT INTO t(a, b, v)", "ON CONFLICT(a, b) DO UPDATE SET v = excluded.v"
+    for n in (0, 1, ROWS_PER_STATEMENT - 1, 2 * ROWS_PER_STATEMENT, 2 * ROWS_PER_STATEMENT + 1, 1234):
+        rows = [(i % 7, i % 5, i) for i in range(n)]  # the same key again and again: the last one wins
+        got, want = sqlite3.connect(":memory:"), sqlite3.connect(":memory:")
+        for c in (got, want):
+            c.execute("CREATE TABLE t(a INTEGER, b INTEGER, v, PRIMARY KEY (a, b)) WITHOUT ROWID")
+        insert_rows(got, sql[0], 3, sql[1], rows)
+        want.executemany(f"{sql[0]} VALUES (?, ?, ?) {sql[1]}", rows)
+        q = "SELECT a, b, v FROM t ORDER BY a, b"
+        assert got.execute(q).fetchall() == want.execute(q).fetchall(), n

@@ -242,3 +242,80 @@ def test_compact_removes_blob_temps_a_killed_writer_left_an_hour_ago(tmp_path):
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     assert segments.compact(root).removed_temps == 1
     assert not old.exists() and fresh.exists() and (root / "blobs" / sha[:2] / sha).read_bytes() == b"x"
+
+
+def _log_everything(run, flush=None):
+    """One script, logged the same way into a local store and a shared one: NaN, Inf, -0.0, None, text, ints,
+    several keys, buckets crossed, steps rewritten, define_metric summaries, summary set by hand."""
+    run.define_metric("acc", summary="max")
+    run.define_metric("loss", summary="min,mean,last")
+    run.define_metric("val/*", summary="best", goal="maximize")
+    specials = [math.nan, math.inf, -math.inf, -0.0, None, "text", 7, 2**40]
+    for step in range(700):
+        data = {"loss": 1.0 / (step + 1) + step * 0.1, "acc": (step * 37 % 101) / 101}
+        if step % 50 == 0:
+            data["odd"] = specials[(step // 50) % len(specials)]
+        if step % 3 == 0:
+            data["val/a"] = math.sin(step)
+        if step in (250, 255, 256, 513):
+            data["acc"] = math.inf if step != 513 else math.nan
+        run.log(data, step=step)
+        if flush is not None and step % 90 == 89:
+            flush()
+    run.log({"loss": 5.0, "acc": math.nan}, step=10)  # rewrites: buckets recomputed from history
+    run.log({"loss": -0.0}, step=300)
+    run.log({"loss": 0.25}, step=700)
+    run.summary["by_hand"] = {"x": 1}
+    run.finish()
+
+
+def _dump(db):
+    """History, rollups, steps and the run row of the one run in a SQLite store, keyed by metric name."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        hist = conn.execute("SELECT m.key, h.step, h.value, h.kind, h.text FROM history h JOIN metrics m ON "
+                            "m.id = h.metric_id ORDER BY m.key, h.step").fetchall()
+        roll = conn.execute("SELECT m.key, r.bucket, r.first_step, r.last_step, r.n, r.vmin, r.vmax, r.vsum, "
+                            "r.n_special FROM history_rollup r JOIN metrics m ON m.id = r.metric_id "
+                            "ORDER BY m.key, r.bucket").fetchall()
+        steps = [s for (s,) in conn.execute("SELECT step FROM steps ORDER BY step")]
+        run = conn.execute("SELECT summary, metric_defs, last_step, state, config FROM runs").fetchall()
+    finally:
+        conn.close()
+    return hist, roll, steps, run
+
+
+def test_a_fold_stores_what_the_local_writer_stores(tmp_path, monkeypatch):
+    """The same script in local mode and in shared mode (folded in small chunks, a few segments at a time,
+    then again: nothing changes): the same history, rollups, steps and summary. vsum alone may differ in
+    its last bits (a sum of floats depends on how the points were batched)."""
+    local = tmp_path / "local"
+    run = tracktui.init(project="p", id="same", dir=str(local), settings={"shared": False})
+    _log_everything(run)
+
+    store = tmp_path / "shared"
+    cache = tmp_path / "cache-a"
+    monkeypatch.setattr(segments, "FOLD_CHUNK", 37)
+    run = tracktui.init(project="p", id="same", dir=str(store), settings={"shared": True})
+    w = run._writer_for_this_process()
+
+    def flush():
+        assert w.flush(30)
+        segments.fold(store, cache)
+
+    _log_everything(run, flush)
+    segments.fold(store, cache)
+    from tracktui.store.paths import db_path
+
+    want = _dump(db_path(local))
+    got = _dump(db_path(cache))
+    assert segments.fold(store, cache).records == 0 and _dump(db_path(cache)) == got  # folding again: nothing
+    assert len(got[0]) > 1600 and any(k == 4 for *_, k, _ in got[0])  # the script logged what it meant to
+    assert got[0] == want[0]  # history, NaN and Inf kinds, -0.0, text and None included
+    assert [r[:7] + r[8:] for r in got[1]] == [r[:7] + r[8:] for r in want[1]]
+    assert all(g[7] == pytest.approx(w_[7], rel=1e-12, abs=1e-12) for g, w_ in zip(got[1], want[1], strict=True))
+    assert got[2] == want[2]
+    assert got[3] == want[3]  # summary (define_metric's min, max, mean, best; NaN, Inf), metric_defs, last_step
+    assert "by_hand" in got[3][0][0] and '"acc": {"max"' in got[3][0][0].replace(" ", " "), got[3][0][0]
