@@ -40,7 +40,7 @@ The rules it keeps:
   it sleeps and is woken when its panel shows again (`Live.wake()`, called on tab and screen changes, and a
   slow check as a safety net). While paused (`Live.pause()`), no feed reads; `resume()` wakes them all.
 - A commit to the store wakes the feeds early: one thread per `Live` (not per panel) waits in
-  `Reader.wait_for_change` (LISTEN/NOTIFY on PostgreSQL, PRAGMA data_version on SQLite) and, on a change,
+  `Reader.wait_for_change` (LISTEN/NOTIFY on PostgreSQL, SQLite's data_version) and, on a change,
   the feeds on screen read at once, or, if one is reading or read less than `change_gap` seconds ago
   (CHANGE_GAP, more for a feed slower than the app), once that much has passed: a writer committing
   non-stop makes a feed read at most that often, and a point waits at most that long. The
