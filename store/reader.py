@@ -169,14 +169,15 @@ class Reader:
             conn.close()
             raise StoreError(f"reading the tracktui store {self.store} failed: {' '.join(str(e).split())[:300]}") from e
 
-    def wait_for_change(self, timeout: float) -> bool:
+    def wait_for_change(self, timeout: float, poll: float = POLL) -> bool:
         """Wait until a writer commits to the store, at most timeout seconds; True when one did.
 
         The first call (and the first after close()) returns True at once: it starts watching, and the caller
         reads what is there. Each later call reports the commits made since the previous call returned (none
         is missed: a commit between two calls makes the next one return True at once). PostgreSQL: LISTEN on
         a connection of its own (every writer batch NOTIFYs), raising StoreError when the server is away;
-        SQLite: PRAGMA data_version on the reader's connection, looked at every POLL seconds."""
+        SQLite: PRAGMA data_version on the reader's connection, looked at every `poll` seconds (a longer one
+        costs less CPU while nothing happens and tells later)."""
         if self.engine.listens:
             if self._listener is None:
                 self._listener = self.engine.listen(self.root)
@@ -200,7 +201,7 @@ class Reader:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            time.sleep(min(POLL if conn is not None else 5 * POLL, left))
+            time.sleep(min(poll if conn is not None else 5 * poll, left))
 
     def close(self) -> None:
         """Let go of the connection (a later call opens one again)."""

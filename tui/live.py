@@ -39,7 +39,17 @@ The rules it keeps:
 - A feed whose panel is not on screen (another screen on top, an inactive tab, display off) does not read:
   it sleeps and is woken when its panel shows again (`Live.wake()`, called on tab and screen changes, and a
   slow check as a safety net). While paused (`Live.pause()`), no feed reads; `resume()` wakes them all.
-- `interval=None` (the app made with poll_interval=None: snapshot tests) reads once and never again.
+- A commit to the store wakes the feeds early: one thread per `Live` (not per panel) waits in
+  `Reader.wait_for_change` (LISTEN/NOTIFY on PostgreSQL, SQLite's data_version) and, on a change,
+  the feeds on screen read at once, or, if one is reading or read less than `change_gap` seconds ago
+  (CHANGE_GAP, more for a feed slower than the app), once that much has passed: a writer committing
+  non-stop makes a feed read at most that often, and a point waits at most that long. The
+  interval stays the safety net: what a commit does not announce (a run's derived state going stale, a
+  shared folder's fold) is read on schedule, and a tick is skipped when the feed read less than half an
+  interval ago. The thread only posts to the main thread (`app.call_later`), never waits on it, and ends
+  with the app.
+- `interval=None` (the app made with poll_interval=None: snapshot tests) reads once and never again (and
+  no thread waits for changes).
 - `Live.load(owner, read)` is a one-off read (a file's bytes, a media step): it posts `Feed.Updated` /
   `Feed.Failed` like a feed, retried on failure, not repeated on success, and not held back by pause.
 - `Live.reads` counts the reads that reached the store, per feed name (tests: a hidden panel reads nothing).
@@ -48,6 +58,7 @@ The rules it keeps:
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -63,6 +74,9 @@ from tracktui.store.location import StoreURL
 
 RETRY = 2.0  # seconds before a failed read is tried again
 WAKE_CHECK = 2.0  # how often sleeping feeds are checked for being on screen again (safety net)
+CHANGE_GAP = 0.5  # a commit makes a feed read at once unless it read less than this long ago (the writer's batch)
+WATCH_TIMEOUT = 1.0  # the change watcher's longest wait: how soon it notices that the app has ended
+WATCH_POLL = 0.1  # SQLite: how often the watcher looks at data_version (about 0.2 % of a core; PostgreSQL waits)
 
 Read = Callable[[Reader, Any], "tuple[Any, Any]"]
 
@@ -149,6 +163,8 @@ class Feed:
         self.stopped = False
         self._timer: Timer | None = None
         self._not_before = 0.0  # monotonic time before which scheduled reads are skipped (retry, idle)
+        self._last_start = -1e9  # monotonic time the last read started
+        self._later: Timer | None = None  # a read for a commit that came while reading or just after a read
 
     @property
     def interval(self) -> float | None:
@@ -168,14 +184,16 @@ class Feed:
         self.stopped = False
         if self.interval and not self.once and self._timer is None:
             self._timer = self.owner.set_interval(self.interval, self._tick, name=f"live {self.name}")
+            self.live.start_watch()
         self.poll_now()
 
     def stop(self) -> None:
         """No more reads (a panel going away, or a load that is no longer wanted)."""
         self.stopped = True
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+        for timer in (self._timer, self._later):
+            if timer is not None:
+                timer.stop()
+        self._timer = self._later = None
 
     def poll_now(self) -> None:
         """Read now, unless a read is in flight, the panel is not on screen or updates are paused (then
@@ -187,6 +205,7 @@ class Feed:
             return
         self.sleeping = False
         self.busy = True
+        self._last_start = time.monotonic()
         self.live.reads[self.name] += 1
         self.owner.run_worker(self._work, thread=True, group=f"live-{self.name}-{id(self)}",
                               exit_on_error=False, name=f"live {self.name}")
@@ -204,8 +223,36 @@ class Feed:
             self.poll_now()
 
     def _tick(self) -> None:
-        if time.monotonic() >= self._not_before:
+        now = time.monotonic()
+        # a read woken by a commit moments ago makes this one redundant
+        if now >= self._not_before and now - self._last_start >= (self.interval or 0) / 2:
             self.poll_now()
+
+    def changed(self, now: float) -> None:
+        """A writer committed: read now if this feed is live and on schedule; if it is reading or read just
+        before, once change_gap has passed since that read (one such read pending at most)."""
+        if self.once or self.stopped or not self.started or self.sleeping or self.interval is None:
+            return
+        if now < self._not_before:  # retrying after a failure, or idle by the panel's choice: on schedule
+            return
+        wait = self._last_start + self.change_gap - now
+        if not self.busy and wait <= 0:
+            self.poll_now()
+        elif self._later is None:  # a read in flight may have started before the commit: one more after it
+            delay = wait if wait > 0 else self.change_gap
+            self._later = self.owner.set_timer(delay, self._changed_later, name=f"live {self.name} change")
+
+    def _changed_later(self) -> None:
+        self._later = None
+        self.changed(time.monotonic())
+
+    @property
+    def change_gap(self) -> float:
+        """How long after a read a commit waits for this feed's next one: CHANGE_GAP, longer in proportion
+        for a feed slower than the app's interval (heavy reads), never more than its interval."""
+        interval = self.interval or 0.0
+        scale = interval / self.live.interval if self.live.interval else 1.0
+        return min(CHANGE_GAP * max(1.0, scale), interval)
 
     # ------------------------------------------------------------ the read (worker thread)
 
@@ -268,6 +315,8 @@ class Live:
         self.reads: Counter[str] = Counter()
         self._feeds: list[Feed] = []
         self._waker: Timer | None = None
+        self._watch: threading.Thread | None = None  # the one thread that waits for commits
+        self.changes = 0  # commits the watcher reported (tests)
 
     @property
     def is_url(self) -> bool:
@@ -312,3 +361,57 @@ class Live:
         """The safety net: every WAKE_CHECK seconds, wake feeds whose panel came on screen unannounced."""
         if self._waker is None and self.interval:
             self._waker = self.app.set_interval(WAKE_CHECK, self.wake, name="live wake")
+
+    # ------------------------------------------------------------ waking on commits
+
+    def start_watch(self) -> None:
+        """Start the thread that waits for commits (once per Live; the first feed with an interval starts it)."""
+        if self._watch is not None or not self.interval:
+            return
+        self._watch = threading.Thread(target=self._watch_loop, name="tracktui live watch", daemon=True)
+        self._watch.start()
+
+    def _watch_loop(self) -> None:
+        """(the watch thread) Wait for commits with a Reader of its own; on each, ask the main thread to read.
+        A failed wait (the server away) is tried again after RETRY seconds; the feeds show the error. Ends
+        within WATCH_TIMEOUT (RETRY while failing) seconds of the app."""
+        reader: Reader | None = None
+        ran = False  # the app has been seen running (a feed may start before it is)
+        try:
+            while True:
+                if self.app.is_running:
+                    ran = True
+                elif ran:  # the app has ended
+                    break
+                try:
+                    if reader is None:
+                        reader = Reader(self.store_root)
+                        reader.wait_for_change(0)  # the first call starts watching (the feeds read already)
+                    changed = reader.wait_for_change(WATCH_TIMEOUT, poll=WATCH_POLL)
+                except Exception:  # noqa: BLE001 - the feeds' own reads show what is wrong; try again
+                    if reader is not None:
+                        try:
+                            reader.close()
+                        except Exception:  # noqa: BLE001
+                            pass
+                    reader = None
+                    time.sleep(RETRY)
+                    continue
+                if changed:
+                    self.app.call_later(self._changed)  # thread-safe: a message to the app, no waiting
+        finally:
+            if reader is not None:
+                try:
+                    reader.close()
+                except Exception:  # noqa: BLE001
+                    pass
+
+    def _changed(self) -> None:
+        """(main thread) A writer committed: the feeds on screen read now (those that did not just read)."""
+        self.changes += 1
+        if self.paused:
+            return
+        now = time.monotonic()
+        for f in list(self._feeds):
+            if f.owner.is_attached:
+                f.changed(now)

@@ -79,6 +79,19 @@ class PickRequested(Message):
     labels: list[str] | None = None
     chosen: list[str] = field(default_factory=list)
     many: bool = False
+    hint: str | None = None  # the line under a many-pick's list (None: the picker's own)
+
+
+@dataclass
+class ImageFullScreenRequested(Message):
+    """A widget asks for one image on the whole screen, its masks and boxes drawn with the overlay view it
+    shares; the screen shows it and calls on_change whenever the overlay keys there change the view."""
+
+    title: str
+    image: Any  # the decoded picture (PIL)
+    overlay: Any  # its tracktui.tui.widgets.media_overlay.Overlay, or None
+    view: Any  # the OverlayView, shared: a switch there shows in the widget too
+    on_change: Callable[[], None] | None = None
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """The live-data layer (tui/live.py) on a real SQLite store: reads, failures shown and retried, hidden
-panels that read nothing."""
+panels that read nothing; and on SQLite and PostgreSQL, a commit that wakes the feeds before their interval."""
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import tracktui
 from textual.app import App, ComposeResult
 from textual.widgets import Static
+from tracktui.store.location import resolve_store
 from tracktui.store.writer import Writer
 from tracktui.tui.app import make_app
 from tracktui.tui.live import Feed, Live
@@ -71,9 +73,9 @@ class StepsPanel(Static):
 
 
 class LiveApp(App[None]):
-    def __init__(self, root: Path, run_id: str) -> None:
+    def __init__(self, root: Any, run_id: str, interval: float = 0.1) -> None:
         super().__init__()
-        self.live = Live(self, root, interval=0.1)
+        self.live = Live(self, root, interval=interval)
         self.run_id = run_id
 
     def compose(self) -> ComposeResult:
@@ -213,3 +215,37 @@ async def test_p_pauses_every_read_and_resumes_them(tmp_path: Path) -> None:
         assert app.live.reads["runs"] == before and "paused" in str(app.screen.query_one("#status").render())
         await pilot.press("p")
         await wait_for(pilot, lambda: app.live.reads["runs"] > before)
+
+
+def _watchers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "tracktui live watch"]
+
+
+async def test_a_commit_wakes_the_feeds_early_through_one_thread(any_store: str) -> None:
+    """With an interval far longer than the test, a point logged by the SDK still shows within seconds: the
+    one watching thread of the app (two panels, one thread) sees the commit (LISTEN/NOTIFY on PostgreSQL,
+    data_version on SQLite) and the panel on screen reads; the hidden one reads nothing; the thread ends
+    with the app."""
+    run = tracktui.init(store=any_store, project="p", id="w1", settings={"capture": False}, reinit="create_new")
+    run.log({"x": 0.0}, step=0)
+    run._writer.flush()
+    before = len(_watchers())
+    app = LiveApp(resolve_store(any_store), "w1", interval=600.0)
+    try:
+        async with app.run_test() as pilot:
+            panel = app.query_one("#shown", StepsPanel)
+            await wait_for(pilot, lambda: "step 0" in panel.shown, timeout=15)
+            assert len(_watchers()) == before + 1
+            await pilot.pause(0.6)  # past CHANGE_GAP: the next commit makes the panel read at once
+            reads = app.live.reads["steps-shown"]
+            run.log({"x": 1.0}, step=1)
+            run._writer.flush()
+            await wait_for(pilot, lambda: "step 1" in panel.shown, timeout=20)
+            assert app.live.changes >= 1 and app.live.reads["steps-shown"] > reads
+            assert app.live.reads["steps-hidden"] == 0  # a commit does not make a hidden panel read
+        end = time.monotonic() + 10
+        while len(_watchers()) > before and time.monotonic() < end:
+            time.sleep(0.05)
+        assert len(_watchers()) == before
+    finally:
+        run.finish()

@@ -18,8 +18,10 @@ from PIL import Image as PILImage  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import OptionList, SelectionList, Static  # noqa: E402
 from tracktui.tui.live import Live  # noqa: E402
+from tracktui.tui.messages import ImageFullScreenRequested, PickRequested  # noqa: E402
+from tracktui.tui.screens.chart import answer_pick  # noqa: E402
 from tracktui.tui.screens.help import HelpScreen  # noqa: E402
-from tracktui.tui.screens.image_full import ImageScreen  # noqa: E402
+from tracktui.tui.screens.image_full import ImageScreen, answer_image  # noqa: E402
 from tracktui.tui.screens.pick_many import PickManyScreen  # noqa: E402
 from tracktui.tui.widgets.media_image import HalfBlockImage, ImageViewer, OverlayLegend  # noqa: E402
 from tracktui.tui.widgets.media_overlay import (  # noqa: E402
@@ -75,12 +77,21 @@ def seed_overlays(root: Path) -> str:
 
 
 class MediaApp(App[None]):
+    """One MediaPanel; the panel asks for a pick or a full-screen image by message, answered here as the run
+    screen answers it (test_run_screen_answers_the_media_tab covers the run screen itself)."""
+
     def __init__(self, root: Path):
         super().__init__()
         self.root = root
 
     def compose(self) -> ComposeResult:
         yield MediaPanel(Live(self, self.root, interval=None), RUN)
+
+    def on_pick_requested(self, message: PickRequested) -> None:
+        answer_pick(self.screen, message)
+
+    def on_image_full_screen_requested(self, message: ImageFullScreenRequested) -> None:
+        answer_image(self.screen, message)
 
 
 @pytest.fixture(scope="module")
@@ -287,6 +298,46 @@ async def test_table_image_cell_full_screen(store: Path) -> None:
         table.move_cursor(row=1, column=1)  # a plain image: no overlay keys
         await _settle(app, pilot)
         assert not any(b.binding.action.startswith("overlay_") for b in app.screen.active_bindings.values())
+
+
+async def test_run_screen_answers_the_media_tab(store: Path) -> None:
+    """In the app, the run screen answers the panel's messages: enter on an image cell shows it full screen,
+    c there (and in the tab) the checklist, whose choice reaches the shared view."""
+    from tracktui.tui.app import make_app
+
+    app = make_app(store, poll_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        app.open_run(RUN)
+        await _settle(app, pilot)
+        await pilot.press("6")
+        await _settle(app, pilot)
+        run_screen = app.screen
+        panel = run_screen.query_one(MediaPanel)
+        panel.select_key("det")
+        await _settle(app, pilot)
+        run_screen.query_one("#media-keys", OptionList).focus()
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickManyScreen))
+        assert app.screen.hint == " space switches · enter applies · escape cancels"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is run_screen)
+        panel.select_key("preds")
+        await _settle(app, pilot)
+        table = run_screen.query_one(MediaTable)
+        table.focus()
+        table.move_cursor(row=0, column=1)
+        await _settle(app, pilot)
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, ImageScreen))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickManyScreen))
+        app.screen.query_one(SelectionList).deselect(0)  # boxes: predictions
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ImageScreen))
+        assert panel.overlay_view.hidden_sets == {"boxes:predictions"}
+        assert "cat 0.92" not in _drawn(app.screen.query_one(HalfBlockImage))
 
 
 async def test_hostile_captions_are_text(store: Path) -> None:

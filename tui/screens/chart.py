@@ -30,7 +30,8 @@ def answer_pick(screen: Screen[Any], message: PickRequested) -> None:
     """Show the picker a widget asked for; its choice goes to the widget's callback."""
     message.stop()
     if message.many:
-        screen.app.push_screen(PickManyScreen(message.title, message.values, message.chosen), message.done)
+        hint = {} if message.hint is None else {"hint": message.hint}
+        screen.app.push_screen(PickManyScreen(message.title, message.values, message.chosen, **hint), message.done)
     else:
         screen.app.push_screen(PickScreen(message.title, message.values, message.labels), message.done)
 

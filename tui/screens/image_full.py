@@ -1,5 +1,8 @@
 """ImageScreen: one image (a table's image cell) on the whole screen, its masks and boxes drawn, with the overlay
-keys of the Media tab; what they switch is shared with the tab (escape goes back)."""
+keys of the Media tab; what they switch is shared with the tab (escape goes back).
+
+answer_image() is how a screen answers a widget's ImageFullScreenRequested.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +15,18 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
+from ..messages import ImageFullScreenRequested, PickRequested
 from ..text import safe_text
 from ..widgets.footer import KeysFooter
 from ..widgets.media_image import HalfBlockImage, OverlayLegend
 from ..widgets.media_overlay import OVERLAY_BINDINGS, Overlay, OverlayKeys, OverlayView
+
+
+def answer_image(screen: Screen[Any], message: ImageFullScreenRequested) -> None:
+    """Show the image a widget asked for; a change of its overlay view there calls the widget back."""
+    message.stop()
+    screen.app.push_screen(ImageScreen(message.title, message.image, message.overlay, message.view,
+                                       on_change=message.on_change))
 
 
 class ImageScreen(OverlayKeys, Screen[None]):
@@ -43,6 +54,12 @@ class ImageScreen(OverlayKeys, Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(OverlayLegend).show([self.overlay], self.overlay_view)
+
+    def on_pick_requested(self, message: PickRequested) -> None:
+        """The checklist of sets and classes (c)."""
+        from .chart import answer_pick
+
+        answer_pick(self, message)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The overlay keys only for what the image has."""

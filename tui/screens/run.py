@@ -14,7 +14,7 @@ from tracktui.store import Reader, RunRecord
 
 from ..format import STATE_STYLE, duration
 from ..live import Feed, Live
-from ..messages import ChartFullScreenRequested, PickRequested
+from ..messages import ChartFullScreenRequested, ImageFullScreenRequested, PickRequested
 from ..text import safe_text
 from ..widgets.files_panel import FilesPanel
 from ..widgets.footer import KeysFooter
@@ -117,10 +117,17 @@ class RunScreen(Screen[None]):
             message.grid.show_full(message.key)
 
     def on_pick_requested(self, message: PickRequested) -> None:
-        """A chart asks for a pick (x-axis metric, the custom chart's metrics)."""
+        """A chart asks for a pick (x-axis metric, the custom chart's metrics), the media tab for the sets and
+        classes drawn on images."""
         from .chart import answer_pick
 
         answer_pick(self, message)
+
+    def on_image_full_screen_requested(self, message: ImageFullScreenRequested) -> None:
+        """enter on a table's image cell in the media tab: the image on a screen of its own."""
+        from .image_full import answer_image
+
+        answer_image(self, message)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         """Focus the content of the shown tab, so its keys work and show in the footer."""

@@ -20,6 +20,7 @@ from rich.text import Text
 from textual.binding import Binding
 from tracktui.media.overlays import box_pixels
 
+from ..messages import PickRequested
 from ..text import safe_text
 
 MASK_ALPHA = 0.5
@@ -385,9 +386,8 @@ class OverlayKeys:
             self.redraw_overlays()
 
     def action_overlay_pick(self) -> None:
-        """A checklist of every named set and class: space switches, enter applies."""
-        from ..screens.pick_many import PickManyScreen
-
+        """A checklist of every named set and class: space switches, enter applies (asked of the screen by a
+        PickRequested)."""
         overlays = self.shown_overlays()
         if not overlays:
             return
@@ -417,6 +417,6 @@ class OverlayKeys:
                     (view.hidden_sets.discard if label in picked else view.hidden_sets.add)(f"{kind}:{key}")
             self.redraw_overlays()
 
-        self.app.push_screen(  # type: ignore[attr-defined]
-            PickManyScreen("shown on the images", [e[0] for e in entries], on,
-                           hint=" space switches · enter applies · escape cancels"), apply)
+        self.post_message(PickRequested(  # type: ignore[attr-defined]
+            "shown on the images", [e[0] for e in entries], apply, chosen=on, many=True,
+            hint=" space switches · enter applies · escape cancels"))

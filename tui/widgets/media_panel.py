@@ -33,6 +33,7 @@ from tracktui.store import Reader
 from tracktui.store import media as smedia
 
 from ..live import Feed, Live
+from ..messages import ImageFullScreenRequested
 from ..text import safe_text
 from .media_file import FileViewer, describe_text, export_path, open_with_system, waveform, write_out
 from .media_histogram import HistogramViewer, StepHistogram
@@ -611,14 +612,14 @@ class MediaPanel(OverlayKeys, Horizontal):
             self._open_cell(ref, message.image, message.overlay)
 
     def _open_cell(self, ref: dict[str, Any], image: Any, overlay: Overlay | None) -> None:
-        from ..screens.image_full import ImageScreen
-
+        """Ask the screen to show a table's image cell full screen (the overlay view shared with this tab)."""
         if image is None:
             self.notify("this image could not be read", severity="warning", markup=False)
             return
         shown = self.shown
         title = f"{self.current} · step {shown.step if shown else '?'} · {smedia.describe(ref)}"
-        self.app.push_screen(ImageScreen(title, image, overlay, self.overlay_view, on_change=self.redraw_overlays))
+        self.post_message(ImageFullScreenRequested(title, image, overlay, self.overlay_view,
+                                                   on_change=self.redraw_overlays))
 
     def _current_file(self) -> smedia.MediaRow | None:
         if self.shown is None or not self.shown.items or self.shown.key != self.current:
