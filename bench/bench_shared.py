@@ -57,7 +57,7 @@ WRITER = textwrap.dedent("""
 
 
 PACED_WRITER = textwrap.dedent("""
-    import json, sys, time
+    import json, os, sys, threading, time
     import tracktui
     from tracktui.store import segments
     store, run_id, rate, seconds, keys, side = sys.argv[1:]
@@ -76,7 +76,15 @@ PACED_WRITER = textwrap.dedent("""
     run = tracktui.init(project="paced", id=run_id, name=run_id, dir=store,
                         settings={"console": "off", "system": False, "git": False, "requirements": False})
     names = [f"metric_{i}" for i in range(1, keys)]
-    c0, t0 = time.process_time(), time.monotonic()
+    (writer,) = [t for t in threading.enumerate() if t.name == "tracktui-writer"]
+
+    def thread_cpu():  # the writer thread's CPU seconds (Linux: /proc)
+        f = open(f"/proc/self/task/{writer.native_id}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+    took = []
+    clock = time.perf_counter_ns
+    c0, w0, t0 = time.process_time(), thread_cpu(), time.monotonic()
     for step in range(n):
         wait = t0 + step / rate - time.monotonic()
         if wait > 0:
@@ -84,10 +92,14 @@ PACED_WRITER = textwrap.dedent("""
         d = {"logged_at": time.time()}
         for i, k in enumerate(names):
             d[k] = step * 0.5 + i + 1.0
+        a = clock()
         run.log(d)
+        took.append(clock() - a)
+    wcpu = thread_cpu() - w0
     run.finish()
+    took.sort()
     json.dump({"published": published, "cpu": time.process_time() - c0, "wall": time.monotonic() - t0,
-               "steps": n}, open(side, "w"))
+               "steps": n, "thread_cpu": wcpu, "log_p50": took[n // 2] / 1e3}, open(side, "w"))
 """)
 
 PACED_READER = textwrap.dedent("""
@@ -161,13 +173,18 @@ def paced(tmp: Path, m: SshfsMount, env: dict[str, str], k: int, rate: float, se
         return (f"p50 {xs[len(xs) // 2]:.2f} s, p95 {xs[int(len(xs) * 0.95)]:.2f} s, max {xs[-1]:.2f} s")
 
     wcpu = sum(sd["cpu"] for sd in sides.values())
+    tcpu = sum(sd["thread_cpu"] for sd in sides.values())
+    log_p50 = statistics.median(sd["log_p50"] for sd in sides.values())
     achieved = sum(sd["steps"] / sd["wall"] for sd in sides.values()) / k
     print(f"{k} writers x {rate:,.0f} steps/s x {keys} keys for {seconds:.0f} s (achieved {achieved:,.0f} steps/s "
           f"each), sshfs: {len(rd['seen']):,} of {k * steps:,} steps seen")
     print(f"  logged -> visible in the reader: {q(logged)}")
     print(f"  published -> visible:            {q(published)}")
     print(f"  reader CPU {rd['cpu']:.1f} s in {rd['wall']:.1f} s ({100 * rd['cpu'] / rd['wall']:.0f}% of a core); "
-          f"writers {wcpu:.1f} s ({1e6 * wcpu / (k * steps * keys):.2f} us per point)")
+          f"writer processes {wcpu:.1f} s ({1e6 * wcpu / (k * steps * keys):.2f} us per point, the pacing loop "
+          f"included), of which their writer threads {tcpu:.1f} s ({1e6 * tcpu / (k * steps * keys):.2f} us per "
+          f"point); log() p50 {log_p50:.1f} us (a process woken from sleep for each step runs slower than in a "
+          "tight loop)")
     shutil.rmtree(store, ignore_errors=True)
 
 
