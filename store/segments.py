@@ -114,8 +114,8 @@ def _plain_history(record: Record) -> list[Any] | None:
 
 def _history_json(record: Record) -> bytes | None:
     """The short form's JSON made straight from a history record: byte for byte what
-    _dumps(_plain_history(record)) gives, in one pass, with no list per item and no general encoder (a third
-    less of the writer thread's CPU). The same checks as _plain_history; None: the tagged form is needed."""
+    _dumps(_plain_history(record)) gives, in one pass, with no list per item and no general encoder (about
+    30% less CPU per record). The same checks as _plain_history; None: the tagged form is needed."""
     if len(record) != 6:
         return None
     _, run_id, step, ts, items, rewrite = record
