@@ -1,10 +1,12 @@
 """Shared-filesystem mode against local mode, measured in the same run, through a real sshfs mount.
 
-    python bench/bench_shared.py [--writers 8,2] [--points 100000] [--runs 1000] [--sections 1,2,3,4]
+    python bench/bench_shared.py [--writers 8,2] [--points 100000] [--runs 1000] [--sections 1,2,3,4,5]
+                                 [--paced 8x200,8x1000] [--paced-seconds 30] [--keys 5]
 
 Prints:
 1. log() p50 (and p99) in shared mode on the sshfs mount vs local mode (SQLite on local disk); target: within
-   2x. The same loop, the same process, one after the other.
+   2x. The same loop, the same process, one after the other; and the CPU per point of each (the writer
+   thread and finish() included).
 2. N writer processes x P points each through sshfs, for each N of --writers: wall time and throughput
    (with the same processes into one local SQLite store as a baseline), the lag: the time from the last
    writer's finish() until a reader (a Reader polling the store's root, folding in the background) shows
@@ -13,6 +15,12 @@ Prints:
    against the same records already decoded through the local writer's handlers.
 4. First paint (reader ready) of a shared store of R runs (R writer directories): a Reader's first runs()
    with a cold cache (everything folded) and a warm one (only what is new).
+5. Latency at training's pace (--paced WxR,...: W writer processes each logging R steps a second of --keys
+   keys for --paced-seconds, publishing every second as the SDK does; each step carries the wall time it was
+   logged, and each writer notes when each publication landed): a reader process (a Reader on the store
+   root: the fold thread, as the app) polls every run for new steps every 0.1 s; the time from logged and
+   from published to visible in the reader, p50/p95/max over every step of the run, and the reader's CPU.
+   (The app reads every second: on screen is up to 1 s later than visible here.)
 
 Needs sshd, sshfs and FUSE (as tests/store/test_shared.py); everything lives in a temporary directory.
 """
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,21 +56,156 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def p50_log(store: Path, n: int) -> tuple[float, float]:
-    """log() p50 and p99 in microseconds, in this process, into the store at root."""
+PACED_WRITER = textwrap.dedent("""
+    import json, os, sys, threading, time
+    import tracktui
+    from tracktui.store import segments
+    store, run_id, rate, seconds, keys, side = sys.argv[1:]
+    rate, n, keys = float(rate), int(float(rate) * float(seconds)), int(keys)
+    published = []  # (wall time a publication landed, the last step it holds)
+    publish_file = segments.publish_file
+
+    def noting(d, name, data):  # the writer's own publish_file, noting when each publication landed
+        out = publish_file(d, name, data)
+        at = data.rfind(b'["H",')  # the last history line: ["H","<run id>",<step>,... (no comma in the id)
+        if at >= 0:
+            published.append((time.time(), int(data[at + 5:at + 200].split(b",", 2)[1])))
+        return out
+
+    segments.publish_file = noting
+    run = tracktui.init(project="paced", id=run_id, name=run_id, dir=store,
+                        settings={"console": "off", "system": False, "git": False, "requirements": False})
+    names = [f"metric_{i}" for i in range(1, keys)]
+    (writer,) = [t for t in threading.enumerate() if t.name == "tracktui-writer"]
+
+    def thread_cpu():  # the writer thread's CPU seconds (Linux: /proc)
+        f = open(f"/proc/self/task/{writer.native_id}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+    took = []
+    clock = time.perf_counter_ns
+    c0, w0, t0 = time.process_time(), thread_cpu(), time.monotonic()
+    for step in range(n):
+        wait = t0 + step / rate - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        d = {"logged_at": time.time()}
+        for i, k in enumerate(names):
+            d[k] = step * 0.5 + i + 1.0
+        a = clock()
+        run.log(d)
+        took.append(clock() - a)
+    wcpu = thread_cpu() - w0
+    run.finish()
+    took.sort()
+    json.dump({"published": published, "cpu": time.process_time() - c0, "wall": time.monotonic() - t0,
+               "steps": n, "thread_cpu": wcpu, "log_p50": took[n // 2] / 1e3}, open(side, "w"))
+""")
+
+PACED_READER = textwrap.dedent("""
+    import json, resource, sys, time
+    from pathlib import Path
+    from tracktui.store import shared
+    from tracktui.store.reader import Reader
+    store, runs, steps, out, limit = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+    deadline = time.time() + limit
+    while not (store / shared.MARKER).exists() and time.time() < deadline:
+        time.sleep(0.05)
+    t0, ru0 = time.time(), resource.getrusage(resource.RUSAGE_SELF)
+    cursor, seen = {}, []  # run id -> last step seen; (run id, step, logged at, visible at)
+    with Reader(store) as r:  # a shared root: its fold thread keeps the local cache current, as in the app
+        while time.time() < deadline:
+            for run in r.runs(project="paced"):
+                got = r.history(run.id, ["logged_at"], since_step=cursor.get(run.id, -1)).get("logged_at")
+                if got:
+                    now = time.time()
+                    seen += [(run.id, s, v, now) for s, v in got]
+                    cursor[run.id] = got[-1][0]
+            if len(cursor) == runs and all(c == steps - 1 for c in cursor.values()):
+                break
+            time.sleep(0.1)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    json.dump({"seen": seen, "wall": time.time() - t0, "cpu": ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime},
+              open(out, "w"))
+""")
+
+
+def paced(tmp: Path, m: SshfsMount, env: dict[str, str], k: int, rate: float, seconds: float, keys: int) -> None:
+    """5. k writers at rate steps/s of keys keys through sshfs; a reader process measures logged/published ->
+    visible."""
+    import bisect
+    import json
+
+    tag = f"p{k}x{int(rate)}"
+    store = m.mnt / tag
+    (tmp / "paced-writer.py").write_text(PACED_WRITER)
+    (tmp / "paced-reader.py").write_text(PACED_READER)
+    steps = int(rate * seconds)
+    reader_out = tmp / f"{tag}-reader.json"
+    reader = subprocess.Popen([sys.executable, str(tmp / "paced-reader.py"), str(store), str(k), str(steps),
+                               str(reader_out), str(seconds + 120)], env=env)
+    procs = [subprocess.Popen([sys.executable, str(tmp / "paced-writer.py"), str(store), f"{tag}-{i}", str(rate),
+                               str(seconds), str(keys), str(tmp / f"{tag}-{i}.json")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for i in range(k)]
+    for p in procs:
+        _, err = p.communicate(timeout=seconds + 600)
+        if p.returncode != 0:
+            raise SystemExit(f"writer failed: {err[-2000:]}")
+    if reader.wait(timeout=180) != 0:
+        raise SystemExit("reader failed")
+    rd = json.loads(reader_out.read_text())
+    sides = {f"{tag}-{i}": json.loads((tmp / f"{tag}-{i}.json").read_text()) for i in range(k)}
+    logged, published = [], []
+    pubs = {rid: ([t for t, _ in sorted(sd["published"])], sorted(sd["published"])) for rid, sd in sides.items()}
+    for rid, step, at, visible in rd["seen"]:
+        logged.append(visible - at)
+        times, pub = pubs[rid]
+        # the first publication holding the step (steps are published in order)
+        i = bisect.bisect_left([s for _, s in pub], step)
+        if i < len(pub):
+            published.append(visible - pub[i][0])
+
+    def q(xs: list[float]) -> str:
+        xs = sorted(xs)
+        if not xs:
+            return "none"
+        return (f"p50 {xs[len(xs) // 2]:.2f} s, p95 {xs[int(len(xs) * 0.95)]:.2f} s, max {xs[-1]:.2f} s")
+
+    wcpu = sum(sd["cpu"] for sd in sides.values())
+    tcpu = sum(sd["thread_cpu"] for sd in sides.values())
+    log_p50 = statistics.median(sd["log_p50"] for sd in sides.values())
+    achieved = sum(sd["steps"] / sd["wall"] for sd in sides.values()) / k
+    print(f"{k} writers x {rate:,.0f} steps/s x {keys} keys for {seconds:.0f} s (achieved {achieved:,.0f} steps/s "
+          f"each), sshfs: {len(rd['seen']):,} of {k * steps:,} steps seen")
+    print(f"  logged -> visible in the reader: {q(logged)}")
+    print(f"  published -> visible:            {q(published)}")
+    print(f"  reader CPU {rd['cpu']:.1f} s in {rd['wall']:.1f} s ({100 * rd['cpu'] / rd['wall']:.0f}% of a core); "
+          f"writer processes {wcpu:.1f} s ({1e6 * wcpu / (k * steps * keys):.2f} us per point, the pacing loop "
+          f"included), of which their writer threads {tcpu:.1f} s ({1e6 * tcpu / (k * steps * keys):.2f} us per "
+          f"point); log() p50 {log_p50:.1f} us (a process woken from sleep for each step runs slower than in a "
+          "tight loop)")
+    shutil.rmtree(store, ignore_errors=True)
+
+
+def p50_log(store: Path, n: int) -> tuple[float, float, float]:
+    """log() p50 and p99, and the process's CPU per point (its writer thread's included, finish() too), in
+    microseconds, in this process, into the store at root."""
     import tracktui
 
     run = tracktui.init(project="p50", dir=str(store),
                         settings={"console": "off", "system": False, "git": False, "requirements": False})
     times = []
     clock = time.perf_counter_ns
+    cpu = time.process_time()
     for step in range(n):
         t0 = clock()
         run.log({"loss": step * 0.5, "acc": step}, step=step)
         times.append(clock() - t0)
     run.finish()
+    cpu = time.process_time() - cpu
     times.sort()
-    return statistics.median(times) / 1e3, times[int(len(times) * 0.99)] / 1e3
+    return statistics.median(times) / 1e3, times[int(len(times) * 0.99)] / 1e3, cpu / (2 * n) * 1e6
 
 
 def writers(store: Path, k: int, n: int, env: dict[str, str], tag: str) -> tuple[float, float]:
@@ -107,7 +251,10 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--p50-points", type=int, default=50_000)
-    ap.add_argument("--sections", default="1,2,3,4", help="which sections to run, comma-separated")
+    ap.add_argument("--sections", default="1,2,3,4,5", help="which sections to run, comma-separated")
+    ap.add_argument("--paced", default="8x200,8x1000", help="section 5: WRITERSxSTEPS_PER_SECOND, comma-separated")
+    ap.add_argument("--paced-seconds", type=float, default=30.0)
+    ap.add_argument("--keys", type=int, default=5, help="keys per step in section 5 (the logged time one of them)")
     args = ap.parse_args()
     args.writers = [int(x) for x in str(args.writers).split(",") if x.strip()]
     args.sections = {int(x) for x in args.sections.split(",") if x.strip()}
@@ -124,8 +271,6 @@ def main() -> None:
     try:
         run_all(args, tmp, env)
     finally:
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -136,12 +281,14 @@ def run_all(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> None:
 
         if 1 in args.sections:
             # 1. log() p50
-            local_p50, local_p99 = p50_log(tmp / "local-p50", args.p50_points)
-            shared_p50, shared_p99 = p50_log(m.mnt / "shared-p50", args.p50_points)
+            local_p50, local_p99, local_cpu = p50_log(tmp / "local-p50", args.p50_points)
+            shared_p50, shared_p99, shared_cpu = p50_log(m.mnt / "shared-p50", args.p50_points)
             assert shared.is_shared(m.mnt / "shared-p50")
             print(f"log() p50: local {local_p50:.2f} us, shared (sshfs) {shared_p50:.2f} us, ratio "
                   f"{shared_p50 / local_p50:.2f}x (target <= 2x); p99 local {local_p99:.1f} us, shared "
                   f"{shared_p99:.1f} us")
+            print(f"  CPU per point (2 keys a step, the writer thread's included): local {local_cpu:.2f} us, "
+                  f"shared {shared_cpu:.2f} us")
         stores = []
         if 2 in args.sections:
             for k in args.writers:
@@ -150,6 +297,10 @@ def run_all(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> None:
             fold_rate(tmp, *stores[0], args.points)
         if 4 in args.sections:
             first_paint(args, m)
+        if 5 in args.sections:
+            for spec in args.paced.split(","):
+                k, rate = spec.lower().split("x")
+                paced(tmp, m, env, int(k), float(rate), args.paced_seconds, args.keys)
 
 
 def many_writers(args: argparse.Namespace, tmp: Path, m: SshfsMount, env: dict[str, str], k: int) -> Path:

@@ -154,9 +154,9 @@ class Run(RunCompat):
             return
         try:
             with self._lock:
-                if (step is None and commit is not False and not self._pending and self._pending_step is None
-                        and type(data) is dict):
-                    if self._log_fast(data):
+                if (commit is not False and not self._pending and self._pending_step is None and type(data) is dict
+                        and (step is None or (type(step) is int and step >= self._next and step > self._max_step))):
+                    if self._log_fast(data, step):
                         return
                 self._log(data, step, commit is not False)
         except Exception as e:  # noqa: BLE001 - tracking never raises into training code
@@ -177,11 +177,13 @@ class Run(RunCompat):
             lost(f"log:{type(e).__name__}", f"tracktui: log() failed ({type(e).__name__}: {e}); the values "
                                             "of that call were not recorded; training goes on")
 
-    def _log_fast(self, data: dict[str, Any]) -> bool:
-        """The common case, a flat dict of ASCII keys to finite non-zero floats and ints: straight to the queue.
+    def _log_fast(self, data: dict[str, Any], step: int | None = None) -> bool:
+        """The common case, a flat dict of ASCII keys to finite non-zero floats and ints at the next step or a
+        later one (step=, an int past every step so far): straight to the queue.
 
-        Returns False, having changed nothing, when a key or value needs the general path."""
-        step = self._next
+        Returns False, having changed nothing, when a key, value or step needs the general path."""
+        if step is None:
+            step = self._next
         if step >= MAX_STEP:
             return False
         items = []

@@ -539,7 +539,9 @@ class Writer:
         q.append(record)
         n = len(q)
         if n >= WAKE_AT:
-            self._wake.set()
+            wake = self._wake
+            if not wake.is_set():  # set() takes the event's lock and notifies: only when it changes something
+                wake.set()
             if n >= self.max_queued:
                 self._backpressure()
 

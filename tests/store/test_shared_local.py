@@ -319,3 +319,27 @@ def test_a_fold_stores_what_the_local_writer_stores(tmp_path, monkeypatch):
     assert got[2] == want[2]
     assert got[3] == want[3]  # summary (define_metric's min, max, mean, best; NaN, Inf), metric_defs, last_step
     assert "by_hand" in got[3][0][0] and '"acc": {"max"' in got[3][0][0].replace(" ", " "), got[3][0][0]
+
+
+def test_history_lines_are_the_short_forms_json_byte_for_byte():
+    # the writer formats a plain history record's line itself (no general encoder): the bytes must be the
+    # JSON of the short form, so segments written before and after read the same; anything not plain takes
+    # the tagged form and comes back exactly
+    odd = "k\u00e9\"\\\n\u2028\udcff"
+    plain = [("history", "r1", 7, 1.7e9 + 0.123456, [("loss", 0.1, 0, None), (odd, 3, 0, odd), ("n", None, 6, None),
+                                                       ("big", 2**70, 0, None), ("tiny", -5e-324, 0, "t")], True),
+             ("history", odd, 0, -0.0, [], False)]
+    for rec in plain:
+        enc = segments.encode_record(rec)
+        assert enc == segments._dumps(segments._plain_history(rec)).encode("ascii")
+        assert segments.parse(segments._header() + segments.line(1, enc)).records[0][1][1:4] == rec[1:4]
+    tagged = [("history", "r", 1, 1.0, [("x", float("nan"), 1, None)], False),
+              ("history", "r", 1, 1.0, [("x", -0.0, 0, None)], False),
+              ("history", "r", 1, 1.0, [("x", True, 0, None)], False),
+              ("history", "r", 1, 1.0, [("x", 1.0, 0, b"bytes")], False),
+              ("history", "r", 1, float("inf"), [("x", 1.0, 0, None)], False)]
+    for rec in tagged:
+        enc = segments.encode_record(rec)
+        assert not enc.startswith(b'["H"')
+        (_, back), = segments.parse(segments._header() + segments.line(1, enc)).records
+        assert repr(back) == repr(rec)
