@@ -46,3 +46,26 @@ def test_every_pair_covers_all_steps() -> None:
     assert walk[0] == 0 and len(walk) == 31
     pairs = {(a, b) for a, b in zip(walk, walk[1:], strict=False)}
     assert pairs == {(a, b) for a in range(6) for b in range(6) if a != b}
+
+
+async def test_a_late_tab_activation_does_not_take_the_next_tab_back(seeded: Path) -> None:
+    """4 then 6 typed quickly on a busy machine: the Overview's activation can be handled after 6 switched to
+    Media. Focusing the Overview then would switch back to it (the pty safety test saw Overview stay)."""
+    app = make_app(store_dir=seeded, poll_interval=None, fixed_now=NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: getattr(app.screen, "loaded", False))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        screen = app.screen
+        tabs = screen.query_one(TabbedContent)
+        await pilot.press("4")
+        await pilot.pause(0.05)
+        overview = tabs.get_pane("overview")
+        await pilot.press("6")
+        await pilot.pause(0.05)
+        assert tabs.active == "media"
+        # the Overview's activation, arriving late, as it does under load
+        screen.on_tabbed_content_tab_activated(TabbedContent.TabActivated(tabs, tabs.get_tab("overview")))
+        await pilot.pause(0.2)
+        assert tabs.active == "media", "a late activation of the Overview took the Media tab back"
+        assert app.focused is not None and overview not in app.focused.ancestors_with_self

@@ -367,9 +367,11 @@ class CompareScreen(Screen[None]):
         """Focus the content of a tab chosen with the mouse."""
         pid = event.pane.id or ""
         if pid in TABS:
-            self.call_after_refresh(self.query_one({"charts": "#compare-charts", "summary": "#summary-table",
-                                                    "config": "#config-table", "system": "#compare-system"}[pid]
-                                                   ).focus)
+            target = self.query_one({"charts": "#compare-charts", "summary": "#summary-table",
+                                     "config": "#config-table", "system": "#compare-system"}[pid])
+            tabs = self.query_one(TabbedContent)
+            # only while it is still shown: a quicker next tab key must not have its focus taken back
+            self.call_after_refresh(lambda: tabs.active == pid and target.focus())
 
     def update_status(self) -> None:
         """Pause and resume change nothing visible here beyond the notification."""

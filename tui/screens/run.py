@@ -132,6 +132,9 @@ class RunScreen(Screen[None]):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         """Focus the content of the shown tab, so its keys work and show in the footer."""
         pane = event.pane
+        tabs = self.query_one(TabbedContent)
+        if tabs.active != pane.id:  # a quicker next tab key moved on: focusing this pane would switch back to it
+            return
         target = {"charts": RunChartsPanel, "system": SystemPanel, "logs": LogTail, "overview": OverviewPanel,
                   "files": FilesPanel, "media": MediaPanel}.get(pane.id or "")
         found = pane.query(target) if target is not None else []
@@ -143,7 +146,6 @@ class RunScreen(Screen[None]):
                 widget.query_one("OptionList").focus()
             elif target is MediaPanel:  # once the pane is shown (focusing it while hidden made the pty run flaky)
                 keys = widget.query_one("#media-keys")
-                tabs = self.query_one(TabbedContent)
                 # ...and only if it is still shown: a quick next tab key must not have its focus taken back
                 self.call_after_refresh(lambda: tabs.active == "media" and keys.focus())
             else:
