@@ -107,7 +107,8 @@ PACED_READER = textwrap.dedent("""
     from pathlib import Path
     from tracktui.store import shared
     from tracktui.store.reader import Reader
-    store, runs, steps, out, limit = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+    store, out = Path(sys.argv[1]), sys.argv[4]
+    runs, steps, limit = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[5])
     deadline = time.time() + limit
     while not (store / shared.MARKER).exists() and time.time() < deadline:
         time.sleep(0.05)

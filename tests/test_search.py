@@ -8,13 +8,14 @@ import sqlite3
 import time
 
 import pytest
-from tests.conftest import close_writers, run_script
 from tracktui.cli.main import main
 from tracktui.store import schema
 from tracktui.store.paths import db_path
 from tracktui.store.reader import Reader
 from tracktui.store.search import indexed, matcher, search
 from tracktui.store.writer import Writer
+
+from tests.conftest import close_writers, run_script
 
 SCRIPT = """
 import sys, tracktui

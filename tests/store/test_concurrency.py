@@ -62,7 +62,7 @@ def test_sixteen_processes_create_the_store_at_once(tmp_path):
     time.sleep(1.0)
     go.touch()
     errors = [p.communicate(timeout=120)[1] for p in procs]
-    failed = [(p.returncode, e) for p, e in zip(procs, errors) if p.returncode != 0]
+    failed = [(p.returncode, e) for p, e in zip(procs, errors, strict=True) if p.returncode != 0]
     assert not failed, failed
     assert integrity(store_dir) == "ok"
     with Reader(store_dir) as r:

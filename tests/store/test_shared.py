@@ -22,9 +22,6 @@ import pytest
 from tracktui.store import segments, shared
 from tracktui.store.reader import Reader
 
-sys.path.insert(0, str(Path(__file__).parent))
-from sshfs_mount import SshfsMount, missing  # noqa: E402
-
 pytestmark = pytest.mark.timeout(300)
 
 # A writer process: logs steps 0..n-1 (loss = step * 0.5, acc = step), prints a console line every `every`
@@ -49,28 +46,6 @@ WRITER = textwrap.dedent("""
     run.summary["done"] = True
     run.finish()
 """)
-
-
-@pytest.fixture
-def mount(tmp_path, monkeypatch):
-    why = missing()
-    if why:
-        pytest.skip(why)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("TRACKTUI_SHARED", raising=False)
-    monkeypatch.delenv("TRACKTUI_DIR", raising=False)
-    monkeypatch.delenv("TRACKTUI_STORE", raising=False)
-    m = SshfsMount(tmp_path / "net")
-    try:
-        m.start()
-    except (RuntimeError, subprocess.SubprocessError, OSError) as e:
-        m.stop()
-        pytest.skip(f"no sshfs mount here: {e}")
-    try:
-        yield m
-    finally:
-        shared.stop_folders()
-        m.stop()
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

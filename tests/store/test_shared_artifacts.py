@@ -25,7 +25,7 @@ import pytest
 from tracktui.store import segments, shared
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_shared import _env, _no_sqlite_on, mount  # noqa: E402, F401 - the sshfs fixture
+from test_shared import _env, _no_sqlite_on  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -15,15 +15,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 from tracktui.store import Reader, shared
 
 from tests.cluster_jobs import UNSHARE, env, needs_hosts, on_host, poll, start_job, wait_all
-
-sys.path.insert(0, str(Path(__file__).parent))
-from sshfs_mount import SshfsMount, missing  # noqa: E402
 
 pytestmark = [needs_hosts, pytest.mark.timeout(300)]
 
@@ -77,27 +73,6 @@ LOGIN = textwrap.dedent("""
     out["app"] = asyncio.run(app_system_tab())
     print(json.dumps(out))
 """)
-
-
-@pytest.fixture
-def mount(tmp_path, monkeypatch):
-    why = missing()
-    if why:
-        pytest.skip(why)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "caches" / "pytest"))
-    for var in ("TRACKTUI_SHARED", "TRACKTUI_DIR", "TRACKTUI_STORE"):
-        monkeypatch.delenv(var, raising=False)
-    m = SshfsMount(tmp_path / "net")
-    try:
-        m.start()
-    except (RuntimeError, subprocess.SubprocessError, OSError) as e:
-        m.stop()
-        pytest.skip(f"no sshfs mount here: {e}")
-    try:
-        yield m
-    finally:
-        shared.stop_folders()
-        m.stop()
 
 
 def test_two_node_job_on_sshfs_killed_and_requeued_is_one_run_on_a_third_host(mount, tmp_path):
