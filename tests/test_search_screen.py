@@ -58,6 +58,8 @@ async def test_search_screen_opens_the_logs_tab_at_the_matching_line(store_dir) 
         await wait_for(pilot, lambda: tail.loaded and tail.query_one(RichLog).scroll_offset.y > 0)
         log = tail.query_one(RichLog)
         assert not tail.follow
+        tabs = run.query_one(TabbedContent)
+        assert app.focused is not None and tabs.get_pane("logs") in app.focused.ancestors_with_self  # its keys work
         seqs = [r[0] for r in tail.lines]
         assert 1235 in seqs and seqs[0] > 1  # loaded around the match, not the tail of the run
         top = log.scroll_offset.y

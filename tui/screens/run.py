@@ -101,9 +101,11 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.feed.start()
-        self.call_after_refresh(self.query_one(RunChartsPanel).focus)
-        if self.first_tab:
+        if self.first_tab and self.first_tab != "charts":
+            # not the charts' focus first: focusing a pane after the switch would switch back to it
             self.call_after_refresh(self.action_tab, self.first_tab)
+        else:
+            self.call_after_refresh(self.query_one(RunChartsPanel).focus)
 
     def on_chart_full_screen_requested(self, message: ChartFullScreenRequested) -> None:
         """enter on a chart: a stored metric gets a screen of its own (live, the same chart options); any
