@@ -253,7 +253,8 @@ async def test_paused_app_defers_the_poll(gpu_store: tuple[Path, str]) -> None:
     app = PanelApp(root, run_id)
     async with app.run_test(size=(100, 40)) as pilot:
         panel = app.query_one(SystemPanel)
-        panel.feed.live.pause()  # before its first read could start
+        panel.feed.live.pause()  # the first read, started at mount, may still be in flight: let it end
+        await wait_for(pilot, lambda: not panel.feed.busy)
         await pilot.pause(0.2)
         assert panel.polls <= 1
         before = panel.feed.live.reads["system"]
