@@ -209,6 +209,17 @@ def p50_log(store: Path, n: int) -> tuple[float, float, float]:
     return statistics.median(times) / 1e3, times[int(len(times) * 0.99)] / 1e3, cpu / (2 * n) * 1e6
 
 
+def finish_times(procs: list[subprocess.Popen[str]]) -> list[float]:
+    """Wait for writer processes; the wall time each printed when its finish() returned."""
+    ends = []
+    for p in procs:
+        out, err = p.communicate(timeout=3600)
+        if p.returncode != 0:
+            raise SystemExit(f"writer failed: {err[-2000:]}")
+        ends.append(float(out.strip().splitlines()[-1]))
+    return ends
+
+
 def writers(store: Path, k: int, n: int, env: dict[str, str], tag: str) -> tuple[float, float]:
     """k writer processes of n points; (seconds from start to the last exit, wall time of the last finish())."""
     script = store.parent / f"writer-{tag}.py"
@@ -217,12 +228,7 @@ def writers(store: Path, k: int, n: int, env: dict[str, str], tag: str) -> tuple
     procs = [subprocess.Popen([sys.executable, str(script), str(store), f"{tag}{i}", str(n)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for i in range(k)]
-    ends = []
-    for p in procs:
-        out, err = p.communicate(timeout=3600)
-        if p.returncode != 0:
-            raise SystemExit(f"writer failed: {err[-2000:]}")
-        ends.append(float(out.strip().splitlines()[-1]))
+    ends = finish_times(procs)
     return time.time() - t0, max(ends)
 
 
@@ -335,12 +341,7 @@ def many_writers(args: argparse.Namespace, tmp: Path, m: SshfsMount, env: dict[s
                 seen_at = time.time()
                 break
         time.sleep(0.05)
-    ends = []
-    for p in procs:
-        out, err = p.communicate(timeout=3600)
-        if p.returncode != 0:
-            raise SystemExit(f"writer failed: {err[-2000:]}")
-        ends.append(float(out.strip().splitlines()[-1]))
+    ends = finish_times(procs)
     shared.stop_folders()
     st = max(ends) - t_start
     print(f"{k} writers x {n} points: local SQLite {lt:.1f} s ({k * n / lt:,.0f} points/s); "
